@@ -1,0 +1,266 @@
+"""Defences as solvers: each configures the sample's agent, then runs it.
+
+``ping`` injects a prefix at the start of every model turn; ``suffix`` appends it to the
+user turn instead (the paper's ablation); ``ptst`` adds a safety block to the system
+prompt; ``fewshot`` adds safety examples from the benchmark's validation split; ``guard``
+asks a ``guard`` model role about the task first and refuses when it is flagged;
+``no_defence`` runs the agent as it is. ``defend`` composes any of them
+(``defences="ptst+ping"``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from inspect_ai.model import ChatMessageAssistant, ModelOutput, get_model
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.util import store_as
+
+from ping_inspect.agents import AgentSpec, run_agent
+from ping_inspect.defences.fewshot import fewshot_block
+from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
+from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
+from ping_inspect.defences.settings import DefenceSettings
+from ping_inspect.prefill import TURN_METADATA_KEY, PrefillMode, resolve_mode
+
+DEFENCES = ("none", "ping", "suffix", "ptst", "fewshot", "guard")
+
+
+class PrefixError(ValueError):
+    """A prefix argument, file or preset that cannot be used."""
+
+
+def load_prefix(
+    prefix: Any = None, prefix_file: str | None = None, preset: str | None = None
+) -> tuple[str, str]:
+    """Return the prefix and where it came from; the default preset if none is given.
+
+    Args:
+        prefix: The prefix text.
+        prefix_file: A ``.txt`` file holding the prefix, or a ``.yaml``/``.json`` file
+            with a ``prefix`` key (what ``ping_optimize`` writes).
+        preset: The name of a published prefix (see ``PRESETS``).
+
+    Raises:
+        PrefixError: more than one source, a prefix the CLI split apart, an unknown
+            preset, or a missing or malformed file.
+    """
+    given = [name for name, v in (("prefix", prefix), ("prefix_file", prefix_file),
+                                  ("preset", preset)) if v is not None]
+    if len(given) > 1:
+        raise PrefixError(f"Give one of prefix, prefix_file or preset, not {' and '.join(given)}.")
+    if prefix is not None:
+        return _prefix_argument(prefix), "argument"
+    if prefix_file is not None:
+        return _prefix_from_file(Path(prefix_file)), f"file:{prefix_file}"
+    name = preset or DEFAULT_PRESET
+    if name not in PRESETS:
+        raise PrefixError(f"Unknown preset '{name}'. Presets: {', '.join(PRESETS)}.")
+    return PRESETS[name].text, f"preset:{name}"
+
+
+def _prefix_argument(prefix: Any) -> str:
+    if isinstance(prefix, list | dict):
+        raise PrefixError(
+            "The prefix reached the solver as a "
+            f"{type(prefix).__name__} ({prefix!r}): the Inspect CLI splits -S values at "
+            "commas and colons. Pass natural-language prefixes with --solver-config "
+            "ping.yaml (a YAML file with 'prefix: ...') or -S prefix_file=path.txt."
+        )
+    text = str(prefix)
+    if not text.strip():
+        raise PrefixError("The prefix is empty; use no_defence to run without one.")
+    return text
+
+
+def _prefix_from_file(path: Path) -> str:
+    if not path.is_file():
+        raise PrefixError(f"Prefix file {path} does not exist.")
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        try:
+            data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
+        except (yaml.YAMLError, json.JSONDecodeError) as err:
+            raise PrefixError(f"Prefix file {path} is not valid {path.suffix[1:]}: {err}") from err
+        if not isinstance(data, dict) or not isinstance(data.get("prefix"), str):
+            raise PrefixError(f"Prefix file {path} must hold a mapping with a string 'prefix' key.")
+        raw = data["prefix"]
+    text = raw.rstrip("\n")
+    if not text.strip():
+        raise PrefixError(f"Prefix file {path} holds no prefix.")
+    return text
+
+
+def parse_defences(defences: str | list[str]) -> list[str]:
+    """Parse ``"ptst+ping"`` (or a list) into defence names, checking each."""
+    names = defences.split("+") if isinstance(defences, str) else list(defences)
+    names = [n.strip() for n in names if n.strip() and n.strip() != "none"]
+    unknown = [n for n in names if n not in DEFENCES]
+    if unknown:
+        raise ValueError(f"Unknown defence {unknown}; choose from {', '.join(DEFENCES)}.")
+    if "ping" in names and "suffix" in names:
+        raise ValueError("ping and suffix place the same prefix two ways; choose one.")
+    return names
+
+
+@solver
+def defend(
+    defences: str | list[str] = "none",
+    prefix: str | None = None,
+    prefix_file: str | None = None,
+    preset: str | None = None,
+    mode: str = "auto",
+    fewshot_benign: int = 5,
+    fewshot_harmful: int = 5,
+    guard_role: str = "guard",
+) -> Solver:
+    """Run the sample's agent under any combination of defences.
+
+    Args:
+        defences: Defence names joined with ``+`` (or a list): ``none``, ``ping``,
+            ``suffix``, ``ptst``, ``fewshot``, ``guard``.
+        prefix: Prefix text for ``ping``/``suffix`` (use ``--solver-config`` on the CLI).
+        prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with
+            ``prefix``).
+        preset: Name of a published prefix (default ``web_glm``).
+        mode: How ``ping`` delivers the prefix: ``auto``, ``native`` or ``user_suffix``.
+        fewshot_benign: Benign validation examples shown by ``fewshot``.
+        fewshot_harmful: Harmful validation examples shown by ``fewshot``.
+        guard_role: Model role asked by ``guard``.
+    """
+    names = parse_defences(defences)
+    uses_prefix = "ping" in names or "suffix" in names
+    text, source = load_prefix(prefix, prefix_file, preset) if uses_prefix else (None, None)
+    if "suffix" in names:
+        mode = PrefillMode.USER_SUFFIX
+    if mode not in ("auto", "native", "user_suffix"):
+        raise ValueError(f"Unknown mode '{mode}': use auto, native or user_suffix.")
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        settings = store_as(DefenceSettings)
+        settings.defences, settings.prefix = names, text
+        settings.prefix_source, settings.prefix_mode = source, str(mode)
+        if text is not None:
+            # Fail before any work when native delivery is impossible for this model.
+            state.metadata["prefill_mode"] = str(resolve_mode(get_model(), mode))
+        state.metadata.update(defence="+".join(names) or "none", prefix=text)
+        addenda = [PTST_BLOCK] if "ptst" in names else []
+        if "fewshot" in names:
+            addenda.append(fewshot_block(store_as(AgentSpec), fewshot_benign, fewshot_harmful))
+        settings.system_addenda = addenda
+        if "guard" in names and await _guard_flags(state, guard_role):
+            return _refuse_by_guard(state)
+        return await run_agent(state, generate)
+
+    return solve
+
+
+async def _guard_flags(state: TaskState, role: str) -> bool:
+    """Ask the guard role whether the task is unsafe; record its answer."""
+    try:
+        guard_model = get_model(role=role, required=True)
+    except Exception as err:  # Inspect raises its PrerequisiteError here
+        raise ValueError(
+            f"The guard defence needs a model bound to the '{role}' role, e.g. "
+            f"--model-role {role}=vllm/meta-llama/Llama-Guard-3-8B"
+        ) from err
+    output = await guard_model.generate(GUARD_PROMPT.format(task=state.input_text))
+    answer = output.completion.strip()
+    first = answer.lower().split()[0].strip(".,:;\"'*") if answer else ""
+    if first not in ("safe", "unsafe"):
+        raise ValueError(
+            f"The guard model answered neither 'safe' nor 'unsafe': {answer[:200]!r}. "
+            "A guard whose verdict is unknown is not treated as 'safe'."
+        )
+    settings = store_as(DefenceSettings)
+    settings.guard_flagged, settings.guard_response = first == "unsafe", answer
+    state.metadata["guard_flagged"] = first == "unsafe"
+    return first == "unsafe"
+
+
+def _refuse_by_guard(state: TaskState) -> TaskState:
+    message = ChatMessageAssistant(
+        content=GUARD_REFUSAL,
+        metadata={TURN_METADATA_KEY: {"guard_refusal": True, "continuation": GUARD_REFUSAL}},
+    )
+    state.messages.append(message)
+    state.output = ModelOutput.from_message(message)
+    state.completed = True
+    return state
+
+
+@solver
+def ping(
+    prefix: str | None = None,
+    prefix_file: str | None = None,
+    preset: str | None = None,
+    mode: str = "auto",
+) -> Solver:
+    """PING: start every model turn of the agent with a safety prefix.
+
+    The prefix is delivered as the start of the model's own turn where the provider can
+    continue it (vLLM, SGLang, Anthropic before Claude 4.6, ``transformers/``), else
+    appended to the last user turn, as the PING authors did for closed models. The
+    mode used is recorded in the sample's metadata and transcript.
+
+    Args:
+        prefix: The prefix (on the CLI, pass text with commas or colons through
+            ``--solver-config ping.yaml``).
+        prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with a
+            ``prefix`` key, as written by ``ping_optimize``).
+        preset: A published prefix: ``web_llama``, ``web_glm`` (default), ``web_qwen``,
+            ``web_default``, ``code_llama``.
+        mode: ``auto`` (default), ``native`` (error if the provider cannot continue) or
+            ``user_suffix``.
+    """
+    return defend("ping", prefix=prefix, prefix_file=prefix_file, preset=preset, mode=mode)
+
+
+@solver
+def suffix(
+    prefix: str | None = None, prefix_file: str | None = None, preset: str | None = None
+) -> Solver:
+    """The paper's suffix ablation: the PING prefix appended to the user turn instead.
+
+    Args:
+        prefix: The prefix text.
+        prefix_file: File holding the prefix.
+        preset: A published prefix name.
+    """
+    return defend("suffix", prefix=prefix, prefix_file=prefix_file, preset=preset)
+
+
+@solver
+def ptst() -> Solver:
+    """PTST: a safety block added to the agent's system prompt at test time."""
+    return defend("ptst")
+
+
+@solver
+def fewshot(benign: int = 5, harmful: int = 5) -> Solver:
+    """Few-shot safety examples from the benchmark's validation split.
+
+    Args:
+        benign: Benign examples to show (the expected response performs the task).
+        harmful: Harmful examples to show (the expected response refuses).
+    """
+    return defend("fewshot", fewshot_benign=benign, fewshot_harmful=harmful)
+
+
+@solver
+def guard(role: str = "guard") -> Solver:
+    """Input guardrail: a ``guard`` model role judges the task; flagged tasks are refused.
+
+    Args:
+        role: The model role to ask (bind it with ``--model-role guard=...``).
+    """
+    return defend("guard", guard_role=role)
+
+
+@solver
+def no_defence() -> Solver:
+    """Run the sample's agent with no defence (the baseline)."""
+    return defend("none")
