@@ -19,7 +19,6 @@ from inspect_ai.model import ChatMessageAssistant, ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store_as
 
-from ping_inspect.agents import AgentSpec, run_agent
 from ping_inspect.defences.fewshot import fewshot_block
 from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
@@ -140,6 +139,9 @@ def defend(
         raise ValueError(f"Unknown mode '{mode}': use auto, native or user_suffix.")
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        # Imported here: ping_inspect.agents imports this package's settings module.
+        from ping_inspect.agents import AgentSpec, run_agent
+
         settings = store_as(DefenceSettings)
         settings.defences, settings.prefix = names, text
         settings.prefix_source, settings.prefix_mode = source, str(mode)

