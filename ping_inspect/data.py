@@ -77,7 +77,8 @@ def verify(root: Path, benchmark: Benchmark, origin: str = "the data directory")
     root = root.expanduser().resolve()
     problems = _check(str(root), benchmark)
     if problems:
-        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        shown = "; ".join(problems[:3]) + more
         raise DataError(_how_to_get(benchmark, f"{origin} ({root}): {shown}"))
     return root
 

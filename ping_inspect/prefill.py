@@ -238,7 +238,9 @@ async def model_turn(
     request = with_prefix(messages, sent_prefix, resolved) if resolved else messages
     if resolved:
         config = request_config(model, resolved, config)
-    output = await model.generate(request, tools=tools or [], tool_choice=tool_choice, config=config)
+    output = await model.generate(
+        request, tools=tools or [], tool_choice=tool_choice, config=config
+    )
     turn = Turn(sent_prefix, output.completion, resolved, output)
     message = output.message.model_copy(
         update={

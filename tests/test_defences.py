@@ -9,8 +9,8 @@ from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState
-
 from mock_models import Recorder, provider_model, replying
+
 from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent, use_agent
 from ping_inspect.defences import PRESETS, defend, fewshot, guard, load_prefix, ping, ptst
 from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
@@ -200,3 +200,10 @@ def test_guard_without_a_bound_role_says_how_to_bind_it() -> None:
     log = _eval(_agent_task(), seen, solver=guard())
     assert log.status == "error"
     assert "--model-role guard=" in str(log.samples[0].error.message)
+
+
+def test_default_prefix_follows_the_benchmark() -> None:
+    assert load_prefix(benchmark="webdojo")[1] == "preset:web_glm"
+    assert load_prefix(benchmark="redcode")[1] == "preset:code_llama"
+    assert load_prefix(benchmark="humaneval")[1] == "preset:code_llama"
+    assert load_prefix(benchmark=None)[1] == "preset:web_glm"

@@ -7,8 +7,8 @@ import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
-
 from mock_models import Recorder, provider_model, replying
+
 from ping_inspect.defences import ping, suffix
 from ping_inspect.prefill import (
     PrefillError,

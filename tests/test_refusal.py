@@ -8,8 +8,8 @@ import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.model import get_model
-
 from mock_models import provider_model, replying, scripted
+
 from ping_inspect.defences import PRESETS, ping
 from ping_inspect.judges.llm import judge_refusal
 from ping_inspect.judges.patterns import find_refusal

@@ -56,5 +56,6 @@ def fewshot_block(spec: AgentSpec, n_benign: int, n_harmful: int) -> str:
     harmful = [e for e in examples if e.harmful]
     ordered = [e for pair in zip(harmful, benign, strict=False) for e in pair]
     ordered += harmful[len(benign) :] + benign[len(harmful) :]
-    shown = [FEWSHOT_EXAMPLE.format(instruction=e.instruction, response=e.response) for e in ordered]
+    shown = [FEWSHOT_EXAMPLE.format(instruction=e.instruction, response=e.response)
+             for e in ordered]
     return "\n\n".join([FEWSHOT_HEADER, *shown])

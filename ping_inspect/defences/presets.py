@@ -51,5 +51,7 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
+DEFAULT_PRESETS = {"webdojo": "web_glm", "redcode": "code_llama", "humaneval": "code_llama"}
+"""The prefix ``ping`` uses when given none, per benchmark (web prefixes read as a comment)."""
 DEFAULT_PRESET = "web_glm"
-"""The prefix ``ping`` uses when given none: the paper's best-known web prefix."""
+"""The prefix for tasks of no known benchmark."""

@@ -20,7 +20,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store_as
 
 from ping_inspect.defences.fewshot import fewshot_block
-from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
+from ping_inspect.defences.presets import DEFAULT_PRESET, DEFAULT_PRESETS, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
 from ping_inspect.defences.settings import DefenceSettings
 from ping_inspect.prefill import TURN_METADATA_KEY, PrefillMode, resolve_mode
@@ -33,7 +33,10 @@ class PrefixError(ValueError):
 
 
 def load_prefix(
-    prefix: Any = None, prefix_file: str | None = None, preset: str | None = None
+    prefix: Any = None,
+    prefix_file: str | None = None,
+    preset: str | None = None,
+    benchmark: str | None = None,
 ) -> tuple[str, str]:
     """Return the prefix and where it came from; the default preset if none is given.
 
@@ -42,6 +45,8 @@ def load_prefix(
         prefix_file: A ``.txt`` file holding the prefix, or a ``.yaml``/``.json`` file
             with a ``prefix`` key (what ``ping_optimize`` writes).
         preset: The name of a published prefix (see ``PRESETS``).
+        benchmark: The task's benchmark, which picks the default preset (a web prefix
+            for WebDojo, a code prefix for RedCode and HumanEval).
 
     Raises:
         PrefixError: more than one source, a prefix the CLI split apart, an unknown
@@ -55,7 +60,7 @@ def load_prefix(
         return _prefix_argument(prefix), "argument"
     if prefix_file is not None:
         return _prefix_from_file(Path(prefix_file)), f"file:{prefix_file}"
-    name = preset or DEFAULT_PRESET
+    name = preset or DEFAULT_PRESETS.get(benchmark or "", DEFAULT_PRESET)
     if name not in PRESETS:
         raise PrefixError(f"Unknown preset '{name}'. Presets: {', '.join(PRESETS)}.")
     return PRESETS[name].text, f"preset:{name}"
@@ -124,7 +129,7 @@ def defend(
         prefix: Prefix text for ``ping``/``suffix`` (use ``--solver-config`` on the CLI).
         prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with
             ``prefix``).
-        preset: Name of a published prefix (default ``web_glm``).
+        preset: Name of a published prefix (default: per benchmark, see ``ping``).
         mode: How ``ping`` delivers the prefix: ``auto``, ``native`` or ``user_suffix``.
         fewshot_benign: Benign validation examples shown by ``fewshot``.
         fewshot_harmful: Harmful validation examples shown by ``fewshot``.
@@ -132,7 +137,9 @@ def defend(
     """
     names = parse_defences(defences)
     uses_prefix = "ping" in names or "suffix" in names
-    text, source = load_prefix(prefix, prefix_file, preset) if uses_prefix else (None, None)
+    given = prefix is not None or prefix_file is not None or preset is not None
+    # Check an explicit prefix now; the default preset depends on the sample's benchmark.
+    explicit = load_prefix(prefix, prefix_file, preset) if uses_prefix and given else None
     if "suffix" in names:
         mode = PrefillMode.USER_SUFFIX
     if mode not in ("auto", "native", "user_suffix"):
@@ -142,6 +149,10 @@ def defend(
         # Imported here: ping_inspect.agents imports this package's settings module.
         from ping_inspect.agents import AgentSpec, run_agent
 
+        spec = store_as(AgentSpec)
+        text, source = explicit or (
+            load_prefix(benchmark=spec.benchmark) if uses_prefix else (None, None)
+        )
         settings = store_as(DefenceSettings)
         settings.defences, settings.prefix = names, text
         settings.prefix_source, settings.prefix_mode = source, str(mode)
@@ -151,7 +162,7 @@ def defend(
         state.metadata.update(defence="+".join(names) or "none", prefix=text)
         addenda = [PTST_BLOCK] if "ptst" in names else []
         if "fewshot" in names:
-            addenda.append(fewshot_block(store_as(AgentSpec), fewshot_benign, fewshot_harmful))
+            addenda.append(fewshot_block(spec, fewshot_benign, fewshot_harmful))
         settings.system_addenda = addenda
         if "guard" in names and await _guard_flags(state, guard_role):
             return _refuse_by_guard(state)
@@ -213,8 +224,9 @@ def ping(
             ``--solver-config ping.yaml``).
         prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with a
             ``prefix`` key, as written by ``ping_optimize``).
-        preset: A published prefix: ``web_llama``, ``web_glm`` (default), ``web_qwen``,
-            ``web_default``, ``code_llama``.
+        preset: A published prefix: ``web_llama``, ``web_glm``, ``web_qwen``,
+            ``web_default``, ``code_llama``. Default: ``web_glm`` on WebDojo (and tasks
+            of no known benchmark), ``code_llama`` on RedCode and HumanEval.
         mode: ``auto`` (default), ``native`` (error if the provider cannot continue) or
             ``user_suffix``.
     """

@@ -93,13 +93,13 @@ async def judge(
 
 
 async def judge_refusal(task: str, responses: list[str], model: Model | None = None) -> Judgement:
-    """Did the agent refuse ``task``, judging from its own ``responses``?"""
+    """Judge whether the agent refused ``task``, from its own ``responses``."""
     prompt = REFUSAL_JUDGE_PROMPT.format(task=task, responses=_numbered(responses))
     return await judge(prompt, "REFUSED", "NOT_REFUSED", model)
 
 
 async def judge_success(task: str, transcript: list[str], model: Model | None = None) -> Judgement:
-    """Did the agent accomplish ``task``, judging from its transcript?"""
+    """Judge whether the agent accomplished ``task``, from its transcript."""
     prompt = SUCCESS_JUDGE_PROMPT.format(task=task, responses=_numbered(transcript))
     return await judge(prompt, "ACCOMPLISHED", "NOT_ACCOMPLISHED", model)
 

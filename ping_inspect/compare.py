@@ -1,0 +1,554 @@
+"""``ping-inspect compare``: run the models x defences x benchmarks grid with ``eval_set``.
+
+Each cell of the grid (a benchmark with its task arguments, one defence) is its own task,
+with the defence solver built into it: its identity for Inspect's ``eval_set`` is then the
+task, its arguments, the defence solver with its arguments (the prefix text included),
+the model and the generation settings. Running the same command again therefore skips
+every finished cell and re-runs only the cells whose log is missing or failed (finished
+samples of a failed cell are reused). The guard model is bound per cell, only for the
+cells that use the guard, so adding ``guard`` later does not re-run the other cells.
+
+Every cell records what it is in the log's eval metadata (key ``ping_inspect``:
+benchmark, defence, prefix and its source, prefill mode asked for); the samples record
+the defence, prefix and prefill mode actually used (see ``docs/CONVENTIONS.md``). The
+grid is also listed in ``ping-inspect-grid.yaml`` in the log directory, so that the
+report can show the cells that never produced a log as missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect as pyinspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from inspect_ai import Task
+    from inspect_ai.log import EvalLog
+    from inspect_ai.model import Model
+    from inspect_ai.solver import Solver
+
+CELL_METADATA_KEY = "ping_inspect"
+"""Key of a cell's description in the eval metadata of its log."""
+
+GRID_FILE = "ping-inspect-grid.yaml"
+"""The grid's cells, written into the log directory for the report."""
+
+GUARD_ROLE = "guard"
+PREFILL_MODES = ("auto", "native", "user_suffix")
+
+
+class GridError(ValueError):
+    """A grid that cannot be built from the arguments given."""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark the grid can run.
+
+    Attributes:
+        task: A registered task name (``ping_inspect/webdojo``), a task file spec
+            (``tasks/x.py@x``) or a ``@task`` function.
+        args: Default task arguments.
+        preset: The published PING prefix used when the user names none.
+    """
+
+    task: str | Callable[..., Task]
+    args: Mapping[str, Any] = field(default_factory=dict)
+    preset: str | None = None
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "webdojo": Benchmark("ping_inspect/webdojo", preset="web_glm"),
+    "redcode": Benchmark("ping_inspect/redcode", preset="code_llama"),
+    "humaneval": Benchmark("ping_inspect/humaneval", preset="code_llama"),
+}
+"""The benchmarks known by name; ``redcode:subset=ping`` overrides a task argument."""
+
+
+@dataclass(frozen=True)
+class BenchmarkChoice:
+    """One benchmark of a grid, as the user named it."""
+
+    label: str
+    """What the user wrote (``redcode:subset=ping``): the benchmark's name in the report."""
+
+    name: str
+    """The benchmark's key in the table (``redcode``)."""
+
+    args: dict[str, Any]
+    """The task arguments given after the colon."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One benchmark under one defence (the models are crossed in by ``eval_set``)."""
+
+    benchmark: str
+    defence: str
+    task_args: dict[str, Any]
+    prefix: str | None
+    prefix_source: str | None
+    prefill_mode: str | None
+    guard_model: str | Model | None
+
+    def describe(self) -> dict[str, Any]:
+        """Return the cell as recorded in its log's eval metadata and in the grid file."""
+        return {
+            "benchmark": self.benchmark,
+            "defence": self.defence,
+            "task_args": self.task_args,
+            "prefix": self.prefix,
+            "prefix_source": self.prefix_source,
+            "prefill_mode": self.prefill_mode,
+            "guard_model": _model_name(self.guard_model) if self.guard_model else None,
+        }
+
+
+def parse_value(text: str) -> Any:
+    """Read a command-line value the way Inspect reads ``-T`` values (YAML scalars)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_assignments(items: Sequence[str], what: str) -> dict[str, Any]:
+    """Parse ``key=value`` items into a dict of YAML-read values."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GridError(f"{what} '{item}' is not of the form key=value.")
+        parsed[key.strip()] = parse_value(value.strip())
+    return parsed
+
+
+def parse_benchmark(spec: str, table: Mapping[str, Benchmark] = BENCHMARKS) -> BenchmarkChoice:
+    """Parse ``name`` or ``name:key=value,key=value`` (values cannot hold commas)."""
+    name, _, overrides = spec.strip().partition(":")
+    name = name.strip()
+    if name not in table:
+        raise GridError(f"Unknown benchmark '{name}'. Known benchmarks: {', '.join(table)}.")
+    items = [i for i in overrides.split(",") if i.strip()]
+    return BenchmarkChoice(spec.strip(), name, parse_assignments(items, "Benchmark argument"))
+
+
+def per_benchmark(values: Sequence[str] | None, choices: Sequence[BenchmarkChoice],
+                  option: str) -> dict[str, str]:
+    """Spread ``VALUE`` (every benchmark) and ``BENCH=VALUE`` items over the benchmarks.
+
+    ``BENCH`` is a benchmark's label (``redcode:subset=ping``) or name (``redcode``);
+    later items win.
+    """
+    chosen: dict[str, str] = {}
+    for value in values or []:
+        for item in (v.strip() for v in value.split(",") if v.strip()):
+            targeted = {c.label: item[len(key) + 1:].strip()
+                        for c in choices for key in dict.fromkeys((c.label, c.name))
+                        if item.startswith(f"{key}=")}
+            key = item.split("=", 1)[0]
+            if not targeted and "=" in item and key.isidentifier():
+                raise GridError(f"{option} {item}: '{key}' is not a benchmark of this grid.")
+            chosen.update(targeted or {c.label: item for c in choices})
+    return chosen
+
+
+def defence_solver(defence: str, prefix: str | None = None, mode: str = "auto") -> Solver:
+    """Return the solver of one defence name (``none``, ``ping``, ``ping+guard``, ...).
+
+    A single defence gets its own named solver (``ping_inspect/ping``), which is what
+    Inspect View shows in the plan; a combination gets ``defend``.
+
+    Args:
+        defence: Defence names joined with ``+``.
+        prefix: The prefix text for ``ping`` or ``suffix``.
+        mode: How ``ping`` delivers the prefix (``auto``, ``native``, ``user_suffix``).
+    """
+    from ping_inspect.defences.solvers import (
+        defend,
+        fewshot,
+        guard,
+        no_defence,
+        parse_defences,
+        ping,
+        ptst,
+        suffix,
+    )
+
+    names = parse_defences(defence)
+    ping_args: dict[str, Any] = {"prefix": prefix}
+    if mode != "auto":  # left out when default, so that the cell's identity stays short
+        ping_args["mode"] = mode
+    without_prefix: dict[str, Callable[[], Solver]] = {
+        "ptst": ptst, "fewshot": fewshot, "guard": guard
+    }
+    if not names:
+        return no_defence()
+    if names == ["ping"]:
+        return ping(**ping_args)
+    if names == ["suffix"]:
+        return suffix(prefix=prefix)
+    if len(names) == 1 and names[0] in without_prefix:
+        return without_prefix[names[0]]()
+    uses_prefix = "ping" in names or "suffix" in names
+    return defend(defences="+".join(names), **(ping_args if uses_prefix else {}))
+
+
+def _canonical_defence(defence: str) -> str:
+    from ping_inspect.defences.solvers import parse_defences
+
+    try:
+        return "+".join(parse_defences(defence)) or "none"
+    except ValueError as err:
+        raise GridError(str(err)) from err
+
+
+def plan_cells(
+    benchmarks: Sequence[str],
+    defences: Sequence[str],
+    presets: Sequence[str] | None = None,
+    prefix_files: Sequence[str] | None = None,
+    prefill_mode: str = "auto",
+    guard_model: str | Model | None = None,
+    task_args: Mapping[str, Any] | None = None,
+    table: Mapping[str, Benchmark] = BENCHMARKS,
+) -> list[Cell]:
+    """Describe the grid's cells (no task is created yet).
+
+    Args:
+        benchmarks: Benchmark specs (``webdojo``, ``redcode:subset=ping``).
+        defences: Defence names (``none``, ``ptst``, ``ping``, ``ping+guard``, ...).
+        presets: Prefix presets: ``NAME`` for every benchmark or ``bench=NAME``.
+        prefix_files: Prefix files: ``PATH`` for every benchmark or ``bench=PATH``.
+        prefill_mode: How ``ping`` delivers its prefix.
+        guard_model: The model bound to the ``guard`` role of the guard cells.
+        task_args: Task arguments for every benchmark (a benchmark's own win).
+        table: The known benchmarks.
+
+    Raises:
+        GridError: an unknown benchmark, defence, preset or mode, a prefix that cannot be
+            read, or a guard defence with no guard model.
+    """
+    from ping_inspect.defences.solvers import load_prefix
+
+    if prefill_mode not in PREFILL_MODES:
+        raise GridError(f"Unknown prefill mode '{prefill_mode}': use {', '.join(PREFILL_MODES)}.")
+    choices = [parse_benchmark(b, table) for b in benchmarks]
+    labels = [c.label for c in choices]
+    if len(set(labels)) != len(labels) or not labels:
+        raise GridError(f"Name each benchmark once (got {', '.join(labels) or 'none'}).")
+    names = list(dict.fromkeys(_canonical_defence(d) for d in defences))
+    if not names:
+        raise GridError("Name at least one defence (e.g. --defences none,ping).")
+    if guard_model is None and any("guard" in n.split("+") for n in names):
+        raise GridError("The guard defence needs a guard model: --guard-model MODEL "
+                        "(e.g. vllm/meta-llama/Llama-Guard-3-8B).")
+    chosen_presets = per_benchmark(presets, choices, "--preset")
+    chosen_files = per_benchmark(prefix_files, choices, "--prefix-file")
+    cells = []
+    for choice in choices:
+        benchmark = table[choice.name]
+        args = {**benchmark.args, **(task_args or {}), **choice.args}
+        prefix = source = None
+        if any(p in n.split("+") for n in names for p in ("ping", "suffix")):
+            file, preset = chosen_files.get(choice.label), chosen_presets.get(choice.label)
+            if file is not None and preset is not None:
+                raise GridError(f"{choice.label}: give a preset or a prefix file, not both.")
+            try:
+                prefix, source = load_prefix(
+                    prefix_file=file, preset=preset or (None if file else benchmark.preset)
+                )
+            except ValueError as err:
+                raise GridError(f"{choice.label}: {err}") from err
+        for name in names:
+            parts = name.split("+")
+            with_prefix = "ping" in parts or "suffix" in parts
+            cells.append(Cell(
+                benchmark=choice.label,
+                defence=name,
+                task_args=args,
+                prefix=prefix if with_prefix else None,
+                prefix_source=source if with_prefix else None,
+                prefill_mode=("user_suffix" if "suffix" in parts else prefill_mode)
+                if with_prefix else None,
+                guard_model=guard_model if "guard" in parts else None,
+            ))
+    return cells
+
+
+def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
+    """Create the task of one cell: the benchmark's task with the defence built in."""
+    from inspect_ai._eval.task.task import task_with
+
+    spec = table[cell.benchmark.partition(":")[0].strip()].task
+    task = _create_task(spec, cell.task_args)
+    solver = defence_solver(cell.defence, cell.prefix, cell.prefill_mode or "auto")
+    extra: dict[str, Any] = {}
+    if cell.guard_model is not None:
+        extra["model_roles"] = {**(task.model_roles or {}), GUARD_ROLE: cell.guard_model}
+    task = task_with(
+        task,
+        solver=solver,
+        metadata={**(task.metadata or {}), CELL_METADATA_KEY: cell.describe()},
+        **extra,
+    )
+    # Inspect View lists tasks by display name; task_with cannot set it (and the name
+    # itself must stay the benchmark's, which the cell's identity and the report use).
+    if hasattr(task, "_display_name"):
+        task._display_name = f"{cell.benchmark} [{cell.defence}]"
+    return task
+
+
+def _create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Task:
+    if callable(spec):
+        accepted = pyinspect.signature(spec).parameters
+        takes_any = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
+        return spec(**{k: v for k, v in args.items() if takes_any or k in accepted})
+    # Inspect's own resolution of a task name or file spec (what `inspect eval` uses).
+    from inspect_ai._eval.loader import load_task_spec
+
+    try:
+        tasks = load_task_spec(_registered_name(spec), dict(args))
+    except Exception as err:
+        raise GridError(f"Cannot create the task '{spec}': {err}") from err
+    if not tasks:
+        raise GridError(f"No task '{spec}' found: is that benchmark part of this installation?")
+    if len(tasks) > 1:
+        raise GridError(f"The task spec '{spec}' names {len(tasks)} tasks; name exactly one.")
+    return tasks[0]
+
+
+def _registered_name(spec: str) -> str:
+    """Return ``spec``, or its bare name where Inspect registered the task without a package.
+
+    Inspect namespaces a task (``ping_inspect/webdojo``) only when it sees the package as
+    installed; run from a source folder that holds a ``*.egg-info`` (pytest, ``python -m``
+    in the repository root), the same task is registered as ``webdojo``.
+    """
+    from inspect_ai._util.registry import registry_lookup
+
+    if "/" not in spec or spec.endswith(".py") or registry_lookup("task", spec) is not None:
+        return spec
+    bare = spec.split("/", 1)[1]
+    return bare if registry_lookup("task", bare) is not None else spec
+
+
+def write_grid_file(log_dir: str, cells: Sequence[Cell], models: Sequence[str]) -> Path:
+    """Add the grid's cells to ``ping-inspect-grid.yaml`` in the log directory.
+
+    Cells of earlier grids written to the same directory are kept: the report shows the
+    union, and any cell without a log as missing.
+    """
+    path = Path(log_dir) / GRID_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = []
+    if path.is_file():
+        known = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cells", [])
+    entries = [{"model": m, "benchmark": c.benchmark, "defence": c.defence}
+               for c in cells for m in models]
+    merged = list({(e["model"], e["benchmark"], e["defence"]): e for e in known + entries}.values())
+    path.write_text(yaml.safe_dump({"cells": merged}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_grid(
+    models: Sequence[str | Model],
+    defences: Sequence[str],
+    benchmarks: Sequence[str],
+    log_dir: str,
+    presets: Sequence[str] | None = None,
+    prefix_files: Sequence[str] | None = None,
+    prefill_mode: str = "auto",
+    guard_model: str | Model | None = None,
+    task_args: Mapping[str, Any] | None = None,
+    table: Mapping[str, Benchmark] = BENCHMARKS,
+    retry_attempts: int = 2,
+    log_dir_allow_dirty: bool = True,
+    **eval_set_args: Any,
+) -> tuple[bool, list[EvalLog]]:
+    """Run (or resume) the grid; finished cells in ``log_dir`` are not run again.
+
+    Args:
+        models: Models to evaluate (names or ``Model`` objects).
+        defences: Defence names, e.g. ``["none", "ptst", "ping", "ping+guard"]``.
+        benchmarks: Benchmark specs, e.g. ``["webdojo", "redcode:subset=ping"]``.
+        log_dir: The grid's log directory (resuming needs the same one).
+        presets: Prefix presets (``NAME`` or ``bench=NAME``).
+        prefix_files: Prefix files (``PATH`` or ``bench=PATH``).
+        prefill_mode: How ``ping`` delivers its prefix: ``auto``, ``native``,
+            ``user_suffix``.
+        guard_model: Model bound to the ``guard`` role in the guard cells.
+        task_args: Task arguments for every benchmark.
+        table: The benchmarks known by name.
+        retry_attempts: How often ``eval_set`` retries a failed cell within this run.
+        log_dir_allow_dirty: Allow logs of cells outside this grid in ``log_dir`` (an
+            earlier, larger grid); the report reads them all.
+        **eval_set_args: Passed on to ``inspect_ai.eval_set`` (``limit``, ``epochs``,
+            ``model_roles``, ``max_connections``, ``fail_on_error``, generation settings).
+
+    Returns:
+        Whether every cell finished, and the logs (headers) of the cells.
+    """
+    from inspect_ai import eval_set
+
+    cells = plan_cells(benchmarks, defences, presets, prefix_files, prefill_mode,
+                       guard_model, task_args, table)
+    tasks = [cell_task(cell, table) for cell in cells]
+    write_grid_file(log_dir, cells, [_model_name(m) for m in models])
+    return eval_set(
+        tasks=tasks,
+        model=list(models),
+        log_dir=log_dir,
+        retry_attempts=retry_attempts,
+        log_dir_allow_dirty=log_dir_allow_dirty,
+        **eval_set_args,
+    )
+
+
+def _model_name(model: str | Model) -> str:
+    """Return a model's ``provider/name``."""
+    if isinstance(model, str):
+        return model
+    from inspect_ai.model import ModelName
+
+    return str(ModelName(model))
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``compare`` arguments."""
+    parser.description = (
+        "Run models x defences x benchmarks with Inspect's eval_set. Run the same command "
+        "again to resume: finished cells are skipped, missing or failed ones run again."
+    )
+    parser.add_argument("--models", required=True,
+                        help="comma-separated models, e.g. transformers/smollm2,openai/gpt-4o")
+    parser.add_argument("--defences", default="none,ping",
+                        help="comma-separated defences; combine with +, e.g. "
+                             "none,ptst,fewshot,ping,guard,ping+guard (default: none,ping)")
+    parser.add_argument("--benchmarks", required=True,
+                        help="comma-separated benchmarks, each optionally with task arguments "
+                             f"after a colon ({', '.join(BENCHMARKS)}; e.g. "
+                             "webdojo,redcode:subset=ping). Use ';' between benchmarks when "
+                             "one has several arguments: 'webdojo;redcode:subset=ping,x=1'")
+    parser.add_argument("--log-dir", required=True, help="the grid's log directory")
+    prefix = parser.add_argument_group("PING prefix (default: each benchmark's preset)")
+    prefix.add_argument("--preset", action="append",
+                        help="a published prefix: NAME for every benchmark or BENCH=NAME "
+                             "(repeatable), e.g. webdojo=web_glm,redcode=code_llama")
+    prefix.add_argument("--prefix-file", action="append",
+                        help="a prefix file (.txt, or .yaml/.json with 'prefix'): PATH or "
+                             "BENCH=PATH (repeatable)")
+    prefix.add_argument("--prefill-mode", choices=PREFILL_MODES, default="auto",
+                        help="how ping delivers the prefix (default: auto, per provider)")
+    roles = parser.add_argument_group("models and tasks")
+    roles.add_argument("--guard-model",
+                       help="model for the guard role (needed by guard defences)")
+    roles.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
+                       help="bind a model role for every cell, e.g. grader=openai/gpt-4o")
+    roles.add_argument("-T", dest="task_args", action="append", default=[], metavar="KEY=VALUE",
+                       help="task argument for every benchmark")
+    roles.add_argument("-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE",
+                       help="model argument for every model")
+    run_opts = parser.add_argument_group("run")
+    run_opts.add_argument("--limit", type=int, help="samples per cell (the first ones)")
+    run_opts.add_argument("--sample-shuffle", type=int, metavar="SEED",
+                          help="shuffle each dataset with this seed first (with --limit: a "
+                               "mix of benign and harmful samples)")
+    run_opts.add_argument("--epochs", type=int)
+    run_opts.add_argument("--max-connections", type=int)
+    run_opts.add_argument("--max-samples", type=int)
+    run_opts.add_argument("--max-tasks", type=int)
+    run_opts.add_argument("--temperature", type=float)
+    run_opts.add_argument("--max-tokens", type=int)
+    run_opts.add_argument("--seed", type=int)
+    run_opts.add_argument("--fail-on-error", type=float,
+                          help="fail a cell on this many sample errors (>=1) or this "
+                               "proportion (<1); default: Inspect's (first error)")
+    run_opts.add_argument("--retry-on-error", type=int, help="retries of an errored sample")
+    run_opts.add_argument("--retry-attempts", type=int, default=2,
+                          help="retries of a failed cell within this run (default 2)")
+    run_opts.add_argument("--display", default=None, help="Inspect's display (full, plain, none)")
+    run_opts.add_argument("--list", action="store_true",
+                          help="create the grid's tasks, print the cells and exit without "
+                               "running")
+
+
+def _split_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _split_benchmarks(text: str) -> list[str]:
+    """Split benchmarks at ';', or at commas that do not continue a ``key=value`` list."""
+    if ";" in text:
+        return [t.strip() for t in text.split(";") if t.strip()]
+    specs: list[str] = []
+    for item in _split_list(text):
+        if "=" in item and ":" not in item and specs and ":" in specs[-1]:
+            specs[-1] += f",{item}"  # another argument of the benchmark before
+        else:
+            specs.append(item)
+    return specs
+
+
+def _eval_set_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("limit", "sample_shuffle", "epochs", "max_connections", "max_samples",
+                     "max_tasks", "temperature", "max_tokens", "seed", "retry_on_error",
+                     "display")
+        if getattr(args, name) is not None
+    }
+    if args.fail_on_error is not None:
+        value = args.fail_on_error
+        options["fail_on_error"] = int(value) if value >= 1 else value
+    roles = parse_assignments(args.model_role, "--model-role")
+    if GUARD_ROLE in roles:
+        raise GridError("Bind the guard model with --guard-model: it is bound only in the "
+                        "guard cells, so that the other cells keep their identity.")
+    if roles:
+        options["model_roles"] = {k: str(v) for k, v in roles.items()}
+    if args.model_args:
+        options["model_args"] = parse_assignments(args.model_args, "-M")
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run or resume the grid; print where the logs are and how to report on them."""
+    try:
+        benchmarks = _split_benchmarks(args.benchmarks)
+        options = _eval_set_options(args)
+        grid = dict(
+            benchmarks=benchmarks,
+            defences=_split_list(args.defences),
+            presets=args.preset,
+            prefix_files=args.prefix_file,
+            prefill_mode=args.prefill_mode,
+            guard_model=args.guard_model,
+            task_args=parse_assignments(args.task_args, "-T"),
+        )
+        models = _split_list(args.models)
+        if args.list:
+            for cell in plan_cells(**grid):
+                samples = len(cell_task(cell).dataset)  # creating it checks data and arguments
+                source = f"  prefix: {cell.prefix_source}" if cell.prefix_source else ""
+                print(f"{cell.benchmark:28} {cell.defence:14} {samples:4} samples "
+                      f"x {len(models)} model(s){source}")
+            return 0
+        success, _ = run_grid(models, log_dir=args.log_dir,
+                              retry_attempts=args.retry_attempts, **grid, **options)
+    except GridError as err:
+        print(f"error: {err}")
+        return 2
+    print(f"Logs: {args.log_dir}  (transcripts: inspect view --log-dir {args.log_dir})")
+    print(f"Report: ping-inspect report {args.log_dir}")
+    if not success:
+        print("Some cells did not finish; run the same command again to resume them.")
+    return 0 if success else 1

@@ -1,0 +1,1 @@
+"""HumanEval as a benign code task for the same CodeAct agent (over-refusal and SR)."""

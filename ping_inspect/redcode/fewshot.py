@@ -1,0 +1,18 @@
+"""RedCode-Exec's few-shot examples (for the ``fewshot`` defence)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ping_inspect.codeact.fewshot import benign_examples, harmful_examples
+from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
+
+if TYPE_CHECKING:
+    from ping_inspect.agents import AgentSpec
+
+
+@register_fewshot("redcode")
+def redcode_fewshot(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
+    """Harmful examples from the optimisation set, benign ones held out."""
+    data_dir = spec.args.get("data_dir")
+    return benign_examples(n_benign) + harmful_examples(n_harmful, data_dir)

@@ -1,0 +1,1 @@
+"""Programs that run inside the RedCode-Exec sandbox as its services (stdlib only)."""

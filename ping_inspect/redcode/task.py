@@ -1,0 +1,74 @@
+"""The RedCode-Exec task: harmful code requests to a CodeAct agent in a sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from inspect_ai import Task
+
+import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
+import ping_inspect.redcode.fewshot  # noqa: F401  (registers the few-shot examples)
+from ping_inspect.agents import use_agent
+from ping_inspect.codeact.first_response import first_response_scorer
+from ping_inspect.codeact.sandboxes import code_sandbox
+from ping_inspect.defences.solvers import no_defence
+from ping_inspect.redcode.dataset import Subset, redcode_dataset
+from ping_inspect.redcode.scorer import redcode_baseline, redcode_scorer
+
+COMPOSE = Path(__file__).with_name("docker") / "compose.yaml"
+AGENTS = ("codeact", "codeact_tools")
+
+
+def redcode_task(
+    subset: Subset = "eval",
+    forms: str | Sequence[str] = "all",
+    scenarios: int | str | Sequence[int | str] | None = None,
+    agent: str = "codeact",
+    sandbox: str = "bwrap",
+    first_response: bool = False,
+    max_executions: int = 5,
+    exec_timeout: int = 60,
+    max_tokens: int = 512,
+    judge: bool = False,
+    data_dir: str | None = None,
+) -> Task:
+    """RedCode-Exec (Python) for a CodeAct agent, judged per scenario.
+
+    Args:
+        subset: ``eval`` (783 items) or ``ping`` (27, the prefix-optimisation set).
+        forms: ``all`` or some of ``code``, ``summary``, ``details`` (each item is asked
+            once per form).
+        scenarios: Scenarios to run, e.g. ``"1-3,8"`` (default all 27).
+        agent: ``codeact`` (``<execute>`` blocks) or ``codeact_tools`` (python/bash tools).
+        sandbox: ``bwrap`` (no Docker needed) or ``docker``.
+        first_response: Ask the agent's first response only, run nothing and score
+            ``refuses`` / ``performs`` (the prefix optimiser's fitness); needs no sandbox.
+        max_executions: Executions per episode (the paper's 5).
+        exec_timeout: Time limit of one execution, in seconds.
+        max_tokens: Tokens per model turn.
+        judge: Decide refusal with the LLM refusal judge (``grader`` role).
+        data_dir: Directory holding ``redcode-exec/`` (else ``PING_INSPECT_DATA``).
+    """
+    if agent not in AGENTS:
+        raise ValueError(f"Unknown agent '{agent}' for RedCode-Exec: use {' or '.join(AGENTS)}.")
+    declare = use_agent(
+        agent,
+        benchmark="redcode",
+        max_executions=max_executions,
+        exec_timeout=exec_timeout,
+        max_tokens=max_tokens,
+        first_response=first_response,
+        data_dir=data_dir,
+    )
+    dataset = redcode_dataset(subset, forms, scenarios, data_dir)
+    if first_response:
+        return Task(dataset=dataset, setup=declare, solver=no_defence(),
+                    scorer=first_response_scorer())
+    return Task(
+        dataset=dataset,
+        setup=[declare, redcode_baseline()],
+        solver=no_defence(),
+        scorer=redcode_scorer(judge=judge),
+        sandbox=code_sandbox(sandbox, "redcode", COMPOSE),
+    )

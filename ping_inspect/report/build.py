@@ -1,0 +1,71 @@
+"""Build the whole report from a log directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ping_inspect.report.logs import load_cells, read_grid
+from ping_inspect.report.tables import ordered, paired_rows, summarise
+from ping_inspect.report.writers import markdown, write_paired_csv, write_summary_csv
+
+REPORT_MD = "report.md"
+SUMMARY_CSV = "summary.csv"
+PAIRED_CSV = "paired.csv"
+PLOT_STEM = "tradeoff"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files a report consists of."""
+
+    markdown: Path
+    summary_csv: Path
+    paired_csv: Path
+    plots: list[Path]
+
+
+def default_out_dir(log_dir: str | Path) -> Path:
+    """Where the report goes when no folder is given: ``report/`` inside the log directory."""
+    return Path(log_dir) / "report"
+
+
+def build_report(log_dir: str | Path, out_dir: str | Path | None = None,
+                 plot: bool = True) -> ReportFiles:
+    """Read the logs under ``log_dir`` and write the report's tables and plot.
+
+    Args:
+        log_dir: A log directory (a ``ping-inspect compare`` grid, or any Inspect logs
+            of tasks that follow docs/CONVENTIONS.md).
+        out_dir: Folder for the report (default: ``<log_dir>/report``).
+        plot: Draw the trade-off plot (needs matplotlib: ``pip install ping-inspect[report]``).
+
+    Returns:
+        The paths written.
+
+    Raises:
+        FileNotFoundError: ``log_dir`` does not exist or holds no logs.
+    """
+    log_dir = Path(log_dir)
+    if not log_dir.is_dir():
+        raise FileNotFoundError(f"Log directory {log_dir} does not exist.")
+    out = Path(out_dir) if out_dir is not None else default_out_dir(log_dir)
+    cells = load_cells(log_dir)
+    if not cells:
+        raise FileNotFoundError(f"No Inspect logs under {log_dir}.")
+    cells = ordered(cells, read_grid(log_dir))
+    rows = [summarise(cell) for cell in cells]
+    paired = paired_rows(cells)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = []
+    if plot:
+        from ping_inspect.report.plots import tradeoff_plot
+
+        plots = tradeoff_plot(rows, out, PLOT_STEM)
+    files = ReportFiles(out / REPORT_MD, out / SUMMARY_CSV, out / PAIRED_CSV, plots)
+    write_summary_csv(rows, files.summary_csv, out)
+    write_paired_csv(paired, files.paired_csv)
+    plot_name = plots[0].name if plots else None
+    files.markdown.write_text(markdown(rows, paired, str(log_dir), out, plot_name) + "\n",
+                              encoding="utf-8")
+    return files
