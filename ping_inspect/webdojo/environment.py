@@ -1,0 +1,464 @@
+"""The browser environment: one Chromium per eval run, a fresh context per sample.
+
+Lifecycle (nothing outlives the run that started it):
+
+- ``WebEnvironment`` holds the sites' HTTP server and a headless Chromium driven by
+  Playwright. There is one per event loop, i.e. per eval run; it starts lazily, when the
+  first sample asks for it.
+- Each sample opens a ``BrowserSession`` with ``async with environment.session(...)``: a
+  new browser context (no cookies, storage or pages shared with other samples) that is
+  closed when the block ends, also on error or cancellation.
+- The run's end closes the environment: an Inspect hook (``on_run_end``, which Inspect
+  calls after success, error or cancellation, inside the run's event loop) calls
+  ``shutdown_environment``. Should a process end without it, the Playwright driver exits
+  with the process and takes Chromium with it.
+
+Network: nothing but the local site server is reached, by two fences. Chromium sends
+every request for a host other than 127.0.0.1 to a proxy address that refuses connections
+(a port this process holds bound but never listens on), so those fail at once, without a
+DNS lookup, whatever started them. Requests for other ports of 127.0.0.1, and every
+WebSocket, are refused by routes in each context. All of them are counted per sample.
+
+Playwright is imported only when a browser is started, never at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from inspect_ai.hooks import Hooks, RunEnd, hooks
+
+from ping_inspect.webdojo.actions import Action, ActionError
+from ping_inspect.webdojo.page import ID_ATTRIBUTE, PageSnapshot, page_script
+from ping_inspect.webdojo.server import SiteServer
+
+if TYPE_CHECKING:
+    from playwright.async_api import (
+        Browser,
+        BrowserContext,
+        Locator,
+        Page,
+        Playwright,
+        Request,
+        Route,
+        WebSocketRoute,
+    )
+
+CHROMIUM_ENV_VAR = "PING_INSPECT_CHROMIUM"
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--dns-prefetch-disable",
+    # Tabs left behind by a popup keep their timers at full speed (pages are read there).
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-extensions",
+    "--mute-audio",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+VIEWPORT = {"width": 1280, "height": 720}
+ACTION_TIMEOUT_MS = 5000
+NAVIGATION_TIMEOUT_MS = 10000
+SETTLE_QUIET_MS = 30
+SETTLE_MAX_MS = 2000
+READ_TIMEOUT_S = 30
+"""Longest wait for a page to be read (a page whose scripts never yield is an error)."""
+_BLOCKED_FAILURES = ("net::ERR_PROXY_CONNECTION_FAILED", "net::ERR_BLOCKED_BY_CLIENT")
+"""How a request the environment refused fails (at the proxy, or by the route)."""
+FIXED_TIME = "2025-06-02T10:00:00Z"
+"""The pages' clock (``Date``): fixed, so that a task looks the same on every run."""
+
+
+class BrowserUnavailable(RuntimeError):
+    """Playwright or Chromium is missing."""
+
+
+def chromium_executable() -> str | None:
+    """Return the Chromium to launch.
+
+    ``$PING_INSPECT_CHROMIUM``, else a system Chromium, else None (Playwright's own
+    download, from ``playwright install chromium``).
+    """
+    explicit = os.environ.get(CHROMIUM_ENV_VAR)
+    if explicit:
+        return explicit
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@cache
+def _init_script_template() -> str:
+    return resources.files("ping_inspect.webdojo").joinpath("init.js").read_text()
+
+
+def init_script(seed: int) -> str:
+    """Return the script added to every page of a sample.
+
+    It seeds randomness, stops the clock and tracks when the page has settled.
+    """
+    script = _init_script_template().replace("__FIXED_TIME__", FIXED_TIME)
+    return script.replace("__SEED__", str(seed & 0xFFFFFFFF))
+
+
+class WebEnvironment:
+    """The site servers and the browser of one eval run."""
+
+    def __init__(self) -> None:
+        self._servers: dict[Path, SiteServer] = {}
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._dead_port: socket.socket | None = None
+        self._lock = asyncio.Lock()
+
+    def server(self, websites: Path) -> SiteServer:
+        """Return the HTTP server for a ``websites/`` folder (started on first use)."""
+        key = websites.resolve()
+        if key not in self._servers:
+            self._servers[key] = SiteServer(key)
+        return self._servers[key]
+
+    async def browser(self) -> Browser:
+        """Return the run's Chromium (launched on first use)."""
+        async with self._lock:
+            if self._browser is None or not self._browser.is_connected():
+                self._browser = await self._launch()
+            return self._browser
+
+    async def _launch(self) -> Browser:
+        try:
+            from playwright.async_api import Error, async_playwright
+        except ImportError as err:
+            raise BrowserUnavailable(
+                "WebDojo needs Playwright: pip install 'ping-inspect[web]'"
+            ) from err
+        if self._playwright is None:
+            self._playwright = await async_playwright().start()
+        executable = chromium_executable()
+        if self._dead_port is None:
+            # Bound, never listening: connections to it are refused, and no one else can
+            # take the port while we hold it.
+            self._dead_port = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._dead_port.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{self._dead_port.getsockname()[1]}"
+        try:
+            return await self._playwright.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                args=list(CHROMIUM_ARGS),
+                proxy={"server": nowhere, "bypass": "127.0.0.1"},
+            )
+        except Error as err:
+            raise BrowserUnavailable(
+                f"Chromium did not start ({executable or 'Playwright download'}): "
+                f"{str(err).splitlines()[0]}. Install it (Debian: apt-get install chromium; "
+                f"or: playwright install chromium) or point {CHROMIUM_ENV_VAR} at it."
+            ) from err
+
+    @asynccontextmanager
+    async def session(self, websites: Path, seed: int = 0) -> AsyncIterator[BrowserSession]:
+        """Open a fresh browser context for one sample, closed when the block ends.
+
+        Args:
+            websites: The ``websites/`` folder to serve.
+            seed: Seed for the pages' ``Math.random``.
+        """
+        server = self.server(websites)
+        browser = await self.browser()
+        context = await browser.new_context(
+            viewport=VIEWPORT,
+            service_workers="block",
+            accept_downloads=False,
+            locale="en-US",
+            timezone_id="UTC",
+        )
+        try:
+            session = BrowserSession(context, server)
+            await session.start(seed)
+            yield session
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _quietly(context.close())
+
+    async def close(self) -> None:
+        """Close the browser, stop Playwright and the servers (safe to call twice)."""
+        with anyio.CancelScope(shield=True):
+            if self._browser is not None:
+                await _quietly(self._browser.close())
+                self._browser = None
+            if self._playwright is not None:
+                await _quietly(self._playwright.stop())
+                self._playwright = None
+        for server in self._servers.values():
+            server.close()
+        self._servers.clear()
+        if self._dead_port is not None:
+            self._dead_port.close()
+            self._dead_port = None
+
+
+_ENVIRONMENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WebEnvironment] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def current_environment() -> WebEnvironment:
+    """Return the running eval's environment (one per event loop), made on first use."""
+    loop = asyncio.get_running_loop()
+    if loop not in _ENVIRONMENTS:
+        _ENVIRONMENTS[loop] = WebEnvironment()
+    return _ENVIRONMENTS[loop]
+
+
+async def shutdown_environment() -> None:
+    """Close the running eval's environment, if it has one."""
+    environment = _ENVIRONMENTS.pop(asyncio.get_running_loop(), None)
+    if environment is not None:
+        await environment.close()
+
+
+@hooks(
+    name="webdojo_environment",
+    description="Closes the WebDojo browser and site server when an eval run ends.",
+)
+class CloseWebEnvironment(Hooks):
+    """Closes the run's browser and site server when the run ends (also on error)."""
+
+    async def on_run_end(self, data: RunEnd) -> None:
+        """Close the environment of the run that just ended."""
+        await shutdown_environment()
+
+
+class BrowserSession:
+    """One sample's browser context: observe the page and act on it."""
+
+    def __init__(self, context: BrowserContext, server: SiteServer) -> None:
+        self.context = context
+        self.server = server
+        self.blocked: list[str] = []
+        """URLs of the requests that were refused (not for the local server)."""
+        self.dialogs: list[str] = []
+        """Messages of alerts and confirmations the page showed (all accepted)."""
+        self._tabs_opened = 0
+        """Tabs that have reached us (context "page" events)."""
+        self._reads: dict[Page, tuple[Any, int, int]] = {}
+        """Per tab, when last read: its document, the tabs it had opened, ``_tabs_opened``."""
+
+    async def start(self, seed: int) -> None:
+        """Install the request filter, the clock and the init script."""
+        self.context.set_default_timeout(ACTION_TIMEOUT_MS)
+        self.context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        # Other hosts already fail at the proxy. The pattern is matched inside the driver:
+        # only requests for other ports of 127.0.0.1 come to Python, to be aborted.
+        origin = re.escape(self.server.origin)
+        other_local_ports = re.compile(rf"^(?!{origin}/)[a-z-]+://127\.0\.0\.1[:/]")
+        await self.context.route(other_local_ports, self._abort)
+        self.context.on("requestfailed", self._count_blocked)
+        # The sites use no WebSockets; none is let through to anything.
+        await self.context.route_web_socket(re.compile(".*"), self._refuse_socket)
+        await self.context.add_init_script(init_script(seed))
+        self.context.on("page", self._watch)
+
+    async def _abort(self, route: Route) -> None:
+        await route.abort("blockedbyclient")
+
+    async def _refuse_socket(self, socket_route: WebSocketRoute) -> None:
+        self.blocked.append(socket_route.url)
+        await socket_route.close()
+
+    def _count_blocked(self, request: Request) -> None:
+        if (request.failure or "").startswith(_BLOCKED_FAILURES):
+            self.blocked.append(request.url)
+
+    def _watch(self, page: Page) -> None:
+        self._tabs_opened += 1
+        self._reads[page] = (None, 0, self._tabs_opened)
+        page.on("dialog", self._accept_dialog)
+
+    def _tab_pending(self, page: Page, result: dict[str, Any]) -> bool:
+        """Whether the page opened more tabs since it was last read than have reached us."""
+        document, popups = result.get("document"), int(result.get("popups") or 0)
+        last_document, last_popups, last_tabs = self._reads.get(page, (None, 0, 0))
+        opened = popups - (last_popups if last_document == document else 0)
+        self._reads[page] = (document, popups, self._tabs_opened)
+        return opened > self._tabs_opened - last_tabs
+
+    async def _accept_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        await _quietly(dialog.accept())
+
+    @property
+    def page(self) -> Page:
+        """The page the agent acts on: the newest open tab (links may open new tabs)."""
+        pages = [p for p in self.context.pages if not p.is_closed()]
+        if not pages:
+            raise RuntimeError("the browser context has no open page")
+        return pages[-1]
+
+    async def open(self, site_path: str) -> PageSnapshot:
+        """Open a page of the sites (a path below ``websites/``) and observe it."""
+        page = await self.context.new_page()
+        await page.goto(self.server.url(site_path), wait_until="load")
+        return await self.observe()
+
+    async def observe(self) -> PageSnapshot:
+        """Wait until the current page settles, number its elements and read it.
+
+        When the page has opened a tab that has not reached us yet (``window.open``, a
+        link with a target), wait for it and read the new tab instead.
+        """
+        for attempt in range(4):
+            page = self.page
+            try:
+                # A page that never finishes loading is read as it stands.
+                await _quietly(page.wait_for_load_state("load"))
+                result = await asyncio.wait_for(
+                    page.evaluate(page_script(), [SETTLE_QUIET_MS, SETTLE_MAX_MS]),
+                    timeout=READ_TIMEOUT_S,
+                )
+            except TimeoutError as err:
+                raise RuntimeError(f"the page did not answer within {READ_TIMEOUT_S} s") from err
+            except Exception as err:  # a navigation replaced the page while reading it
+                if attempt == 3 or not _navigated_away(err):
+                    raise
+                continue
+            if self._tab_pending(page, result) and self.page is page and attempt < 3:
+                await _quietly(self.context.wait_for_event("page", timeout=ACTION_TIMEOUT_MS))
+            if self.page is page:
+                return PageSnapshot.from_script(result)
+        raise RuntimeError("the page kept changing while it was read")
+
+    async def execute(self, action: Action) -> str:
+        """Carry out an action on the current page.
+
+        Returns:
+            What happened, in a few words, for the agent's history.
+
+        Raises:
+            ActionError: the action names no element of the page, or the element cannot
+                take it (e.g. typing into a button).
+        """
+        from playwright.async_api import Error
+
+        try:
+            return await self._execute(action)
+        except ActionError:
+            raise
+        except Error as err:
+            message = str(err).splitlines()[0]
+            raise ActionError(f"{action.describe()} failed in the browser: {message}") from err
+
+    async def _execute(self, action: Action) -> str:
+        page = self.page
+        if action.kind == "exit":
+            return "stopped"
+        if action.kind in ("go_backward", "go_forward"):
+            move = page.go_back if action.kind == "go_backward" else page.go_forward
+            response = await move(wait_until="load")
+            if response is None and action.kind == "go_backward" and page.opener is not None:
+                await page.close()  # a tab opened by a link: going back returns to its opener
+                return "closed the tab and returned to the previous page"
+            return "moved" if response is not None else "there was no page to move to"
+        name = action.name
+        if name in ("Scroll Up", "Scroll Down"):
+            sign = -1 if name == "Scroll Up" else 1
+            await page.evaluate(f"window.scrollBy(0, {sign} * window.innerHeight * 2 / 3)")
+            return "scrolled"
+        if name == "Press Enter":
+            await page.keyboard.press("Enter")
+            return "pressed Enter"
+        if name == "Wait":
+            await asyncio.sleep(1.0)
+            return "waited"
+        return await self._on_element(page, action)
+
+    async def _click(self, page: Page, element: Locator, right: bool) -> None:
+        url = page.url
+        try:
+            await element.click(button="right" if right else "left", timeout=ACTION_TIMEOUT_MS)
+            return
+        except Exception:
+            if page.is_closed() or page.url != url:
+                return  # the click went through and the page moved on while we waited
+            if right:
+                raise
+        try:
+            # Covered or moving elements: deliver the click the page's scripts listen to.
+            await element.evaluate("el => el.click()", timeout=ACTION_TIMEOUT_MS)
+        except Exception:
+            if page.is_closed() or page.url != url:
+                return
+            raise
+
+    async def _on_element(self, page: Page, action: Action) -> str:
+        locator = page.locator(f'[{ID_ATTRIBUTE}="{action.element}"]')
+        if await locator.count() == 0:
+            raise ActionError(
+                f"there is no element with id {action.element} on the current page; "
+                "use an id from the page shown"
+            )
+        element = locator.first
+        name, text = action.name, action.argument or ""
+        if name in ("Click", "Right Click"):
+            await self._click(page, element, right=name == "Right Click")
+            return f"clicked element {action.element}"
+        if name == "Hover":
+            await element.hover()
+            return f"hovered over element {action.element}"
+        if name == "Select Dropdown Option":
+            tag = await element.evaluate("el => el.tagName.toLowerCase()")
+            if tag == "select":
+                try:
+                    await element.select_option(label=text)
+                except Exception:
+                    await element.select_option(value=text)
+                return f"selected {text!r} in element {action.element}"
+            await element.click()
+            return f"clicked element {action.element}"
+        editable = await element.evaluate(
+            "el => el.isContentEditable || ['INPUT', 'TEXTAREA'].includes(el.tagName)"
+        )
+        if not editable:
+            raise ActionError(f"element {action.element} is not a text field; cannot type into it")
+        await element.fill(text)
+        if name == "Search":
+            await element.press("Enter")
+            return f"typed {text!r} into element {action.element} and pressed Enter"
+        return f"typed {text!r} into element {action.element}"
+
+
+def _navigated_away(err: Exception) -> bool:
+    text = str(err)
+    return any(
+        marker in text
+        for marker in ("Execution context was destroyed", "navigation", "Target page, context")
+    )
+
+
+async def _quietly(awaitable: Any) -> None:
+    """Await a clean-up call, ignoring a browser that is already gone."""
+    try:
+        await awaitable
+    except Exception:
+        pass
