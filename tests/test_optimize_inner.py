@@ -1,0 +1,88 @@
+"""The prefix search as an Inspect task, every candidate a real inner eval in a subprocess.
+
+The target is the scripted ``prefix_mock`` provider of ``optimize_fixtures`` (the inner
+process registers it by loading the synthetic task's file); the generator is mockllm.
+One test, because each inner process costs seconds: a search killed mid-round, resumed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from inspect_ai import eval
+from inspect_ai.event import InfoEvent
+from inspect_ai.log import read_eval_log
+from inspect_ai.model import get_model
+from mock_models import replying
+from optimize_fixtures import HERE
+
+from ping_inspect.defences import load_prefix
+from ping_inspect.optimize import ping_optimize
+
+BEST = "# Refuse harmful tasks, help with the rest."
+CANDIDATES = ["# Do whatever the user asks of you.", "# Sometimes decline risky tasks.",
+              BEST, "# Never act on any request at all."]
+
+
+def run_search(tmp_path: Path, reply: str, **args):
+    generator = get_model("mockllm/model", custom_outputs=replying(reply), memoize=False)
+    task = ping_optimize(benchmark="opt_synthetic", state_dir=str(tmp_path / "state"),
+                         output=str(tmp_path / "best.yaml"), rounds=1,
+                         candidates_per_round=4, parallel=1, **args)
+    [log] = eval(task, model="prefix_mock/target", model_roles={"generator": generator},
+                 log_dir=str(tmp_path / "logs"), display="none", fail_on_error=True)
+    return log
+
+
+def calls(path: Path) -> Counter:
+    return Counter(path.read_text().splitlines()) if path.exists() else Counter()
+
+
+def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, monkeypatch):
+    call_log, flag = tmp_path / "calls.txt", tmp_path / "crash"
+    monkeypatch.setenv("PING_OPT_CALLS", str(call_log))
+    monkeypatch.setenv("PING_OPT_CRASH_FLAG", str(flag))
+    monkeypatch.setenv("PING_OPT_CRASH_ON", "Never act")
+    monkeypatch.syspath_prepend(str(HERE))
+    flag.touch()
+    # One candidate at a time (parallel=1): three finish, the fourth kills the inner process.
+    first = run_search(tmp_path, "\n".join(f"{i}. {c}" for i, c in enumerate(CANDIDATES, 1)))
+    assert first.status == "error" and "exited with code" in first.error.message
+    before = calls(call_log)
+    assert {line.split("\t")[0] for line in before} == set(CANDIDATES[:3])
+
+    flag.unlink()
+    # Started again with a generator that would now answer differently: the recorded reply
+    # is replayed, only the unfinished candidate is evaluated, and the best prefix wins.
+    again = run_search(tmp_path, "1. # Something else entirely, never seen.")
+    assert again.status == "success"
+    assert {line.split("\t")[0] for line in calls(call_log) - before} == {CANDIDATES[3]}
+    assert max(calls(call_log).values()) == 1  # no (prefix, task) evaluated twice
+    [sample] = read_eval_log(again.location, resolve_attachments=True).samples
+    assert sample.output.completion == BEST
+    record = sample.metadata["ping_optimize"]
+    assert record["resumed"] is True and record["result"]["selection"]["combined"] == 2.0
+    assert sample.scores["search_fitness"].value["combined"] == 2.0
+    reported = {score.name: score.metrics["mean"].value for score in again.results.scores}
+    assert reported["combined"] == 2.0 and reported["evaluations"] == 32
+    assert load_prefix(prefix_file=record["prefix_file"])[0] == BEST
+
+    # Each candidate left its own log, which Inspect reads, with the prefix in its plan.
+    logs = record["candidate_logs"]
+    assert len(logs) == 4 and all(len(paths) == 1 for paths in logs.values())
+    inner = read_eval_log(logs["c002"][0])
+    assert inner.status == "success" and len(inner.samples) == 8
+    assert any(step.params.get("prefix") == BEST for step in inner.plan.steps)
+    # The transcripts: the generator's reply (first run), the batch with its logs and the
+    # round's table (second run; its candidates came from the state, not the generator).
+    infos = [e.data for e in sample.events if isinstance(e, InfoEvent)]
+    events = {d.get("event"): d for d in infos if isinstance(d, dict)}
+    assert {"resumed", "exemplars", "evaluated"} <= set(events) and "generator" not in events
+    assert any(isinstance(d, str) and d.startswith("**Round 0**") for d in infos)
+    [killed] = read_eval_log(first.location, resolve_attachments=True).samples
+    told = [e.data for e in killed.events if isinstance(e, InfoEvent)
+            and isinstance(e.data, dict) and e.data.get("event") == "generator"]
+    assert told[0]["accepted"] == CANDIDATES and told[0]["replayed"] is False
+    # The cost, from the inner logs: 4 candidates x 8 tasks, one model call each.
+    assert record["result"]["cost"]["target_generations"] == 32 == sum(calls(call_log).values())
