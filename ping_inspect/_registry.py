@@ -8,9 +8,11 @@ transformers or playwright at import time (the heavy parts load inside factories
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.defences.solvers import defend, fewshot, guard, no_defence, ping, ptst, suffix
 from ping_inspect.humaneval.scorer import humaneval_scorer
+from ping_inspect.humaneval.task import humaneval_task
 from ping_inspect.judges.scoring import refusal, success_judge
 from ping_inspect.models.provider import transformers
 from ping_inspect.optimize.task import ping_optimize
 from ping_inspect.redcode.scorer import redcode_scorer
+from ping_inspect.redcode.task import redcode_task
 from ping_inspect.sandbox.environment import BwrapSandboxEnvironment
 from ping_inspect.webdojo.task import webdojo

@@ -22,15 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per available command."""
-    parser = argparse.ArgumentParser(prog="ping-inspect", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ping-inspect", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name and module_name.startswith(err.name):
-                continue  # the feature is not part of this checkout
-            raise
+        module = importlib.import_module(module_name)
         sub = commands.add_parser(name, help=help_text, description=help_text)
         module.configure(sub)
         sub.set_defaults(run=module.run)

@@ -25,3 +25,25 @@ def test_every_task_file_exposes_the_defences_under_bare_names() -> None:
         )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.returncode == 0, f"{path.name}: {result.stderr[-800:]}"
+
+
+def test_solver_and_scorer_files_resolve_by_path() -> None:
+    code = (
+        "from inspect_ai._eval.loader import solver_from_spec, scorer_from_spec\n"
+        "from inspect_ai._util.registry import registry_info\n"
+        "from inspect_ai.solver._solver import SolverSpec\n"
+        "from inspect_ai.scorer._scorer import ScorerSpec\n"
+        "for spec, args in [('solvers/ping.py', {'preset': 'web_llama'}),\n"
+        "                   ('solvers/baselines.py@ptst', {}),\n"
+        "                   ('solvers/baselines.py@defend', {'defences': 'ptst+ping'})]:\n"
+        "    s = solver_from_spec(SolverSpec(solver=spec, args=args, args_passed=args))\n"
+        "    assert registry_info(s).name == spec.split('@')[-1].replace('solvers/', '')"
+        ".replace('.py', ''), spec\n"
+        "for name in ('refusal', 'success_judge'):\n"
+        "    s = scorer_from_spec(ScorerSpec(scorer=f'scorers/refusal.py@{name}'), "
+        "task_path=None)\n"
+        "    assert registry_info(s).name == name\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-800:]

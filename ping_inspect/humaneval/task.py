@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspect_ai import Task
+from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 import ping_inspect.humaneval.fewshot  # noqa: F401  (registers the few-shot examples)
@@ -19,6 +19,7 @@ COMPOSE = Path(__file__).with_name("compose.yaml")
 AGENTS = ("codeact", "codeact_tools")
 
 
+@task(name="humaneval")
 def humaneval_task(
     problems: int | str | list[int | str] | None = None,
     agent: str = "codeact",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from inspect_ai import Task
+from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 import ping_inspect.redcode.fewshot  # noqa: F401  (registers the few-shot examples)
@@ -20,6 +20,7 @@ COMPOSE = Path(__file__).with_name("docker") / "compose.yaml"
 AGENTS = ("codeact", "codeact_tools")
 
 
+@task(name="redcode")
 def redcode_task(
     subset: Subset = "eval",
     forms: str | Sequence[str] = "all",
