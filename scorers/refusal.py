@@ -1,4 +1,6 @@
-"""Refusal and success scorers for ``inspect score``, e.g. re-scoring a log with the judge::
+"""Refusal and success scorers for ``inspect score``.
+
+For example, re-scoring a log with the LLM refusal judge::
 
     inspect score logs/x.eval --scorer scorers/refusal.py@refusal -S judge=true \
         --model-role grader=openai/gpt-4o --action append
