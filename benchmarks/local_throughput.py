@@ -8,6 +8,7 @@ through Inspect, which its batcher groups into batches. The plain loop calls
 
     python benchmarks/local_throughput.py                      # embedded SmolLM2, CPU
     python benchmarks/local_throughput.py --requests 64 --batch-size 32 --max-tokens 128
+    python benchmarks/local_throughput.py --page-tokens 1100 --batch-size 4   # WebDojo-like
 
 Prints a table (tokens/s over --repeats runs of each side, alternating which goes first)
 and the ratio provider / plain (target: at least 0.9): the median of the per-repeat
@@ -43,10 +44,20 @@ TOPICS = [
 ]
 
 
-def prompts(n: int) -> list[str]:
-    """Distinct prompts of varied length (so batches need padding, as in real use)."""
+PAGE_LINE = '<li id="{i}"><a href="/item/{i}.html">Item {i}: fresh fruit and cheese</a></li>\n'
+"""Filler shaped like a simplified web page (about 20 tokens a line)."""
+
+
+def prompts(n: int, page_tokens: int = 0) -> list[str]:
+    """Distinct prompts of varied length (so batches need padding, as in real use).
+
+    With ``page_tokens``, each prompt carries a page of about that many tokens first, like
+    a WebDojo observation.
+    """
+    page = "".join(PAGE_LINE.format(i=i) for i in range(page_tokens // 20))
     return [
-        f"Explain {TOPICS[i % len(TOPICS)]} to a curious student"
+        (f"Page:\n{page}\n" if page else "")
+        + f"Explain {TOPICS[i % len(TOPICS)]} to a curious student"
         + (" in a few friendly paragraphs, with one example" * (i % 3))
         + f". (request {i})"
         for i in range(n)
@@ -102,9 +113,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=48)
-    parser.add_argument("--dtype", default=None, help="bf16 (default), fp16, fp32")
+    parser.add_argument("--dtype", default=None, help="fp32 (CPU default), bf16, fp16")
     parser.add_argument("--device", default=None)
     parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--page-tokens", type=int, default=0,
+                        help="prepend a page of about this many tokens to every prompt")
     args = parser.parse_args()
     import torch
 
@@ -112,7 +125,7 @@ def main() -> None:
     model = get_model(
         f"transformers/{args.model}", **{k: v for k, v in model_args.items() if v is not None}
     )
-    texts = prompts(args.requests)
+    texts = prompts(args.requests, args.page_tokens)
     tokenizer = model.api.tokenizer  # type: ignore[attr-defined]
     prompt_tokens = [
         len(
