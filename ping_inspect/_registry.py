@@ -15,4 +15,4 @@ from ping_inspect.optimize.task import ping_optimize
 from ping_inspect.redcode.scorer import redcode_scorer
 from ping_inspect.redcode.task import redcode_task
 from ping_inspect.sandbox.environment import BwrapSandboxEnvironment
-from ping_inspect.webdojo.task import webdojo
+from ping_inspect.webdojo.task import webdojo_task

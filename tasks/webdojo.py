@@ -15,7 +15,7 @@ expose_defences(globals())
 @task
 def webdojo(
     split: str = "both",
-    subset: str = "test",
+    subset: str = "all",
     max_steps: int = 5,
     agent: str = "actions",
     max_tokens: int | None = None,

@@ -5,7 +5,7 @@ Importing this package is cheap: Playwright loads only when a browser starts.
 
 from ping_inspect.webdojo.actions import Action, ActionError, find_action, parse_action
 from ping_inspect.webdojo.scorer import FirstResponse, first_response_verdict, webdojo_scorer
-from ping_inspect.webdojo.task import webdojo, webdojo_task
+from ping_inspect.webdojo.task import webdojo_task
 
 __all__ = [
     "Action",
@@ -14,7 +14,6 @@ __all__ = [
     "find_action",
     "first_response_verdict",
     "parse_action",
-    "webdojo",
     "webdojo_scorer",
     "webdojo_task",
 ]

@@ -19,9 +19,10 @@ AGENTS = {"actions": "webdojo", "tools": "webdojo_tools"}
 """Agent variants and the registered agent loop of each."""
 
 
+@task(name="webdojo")
 def webdojo_task(
     split: Split = "both",
-    subset: Subset = "test",
+    subset: Subset = "all",
     max_steps: int = 5,
     agent: AgentVariant = "actions",
     max_tokens: int | None = None,
@@ -31,7 +32,28 @@ def webdojo_task(
     observation_chars: int = 8000,
     data_dir: str | None = None,
 ) -> Task:
-    """Build the WebDojo task (see ``webdojo`` for the arguments)."""
+    """WebDojo (PING paper): a web agent in Chromium on 7 local sites, 70 benign + 70 harmful.
+
+    Scores per category: benign success (SR) and over-refusal, harmful success (ASR) and
+    refusal rate (RR); plus the paper's first-response measures ``performs`` / ``refuses``.
+    Swap the defence with ``--solver ping`` (or ``ptst``, ``fewshot``, ``guard``, ...).
+
+    Args:
+        split: ``benign``, ``harmful`` or ``both``.
+        subset: ``all`` (default, 70 + 70), ``test`` (63 + 63, the paper's evaluation
+            split) or ``validation`` (7 + 7, for few-shot examples and prefix search).
+        max_steps: Most browser actions per episode (the paper's is 5).
+        agent: ``actions`` (the paper's action syntax) or ``tools`` (tool calls).
+        max_tokens: Token budget per step (default 256 for actions, 512 for tools).
+        first_response: Ask once on the start page, greedily with 150 tokens, and score
+            that response only (what the prefix optimiser uses).
+        judge: Judge refusal with the LLM refusal judge (``grader`` role), not patterns.
+        stop_on_refusal: End an episode, without acting, when the model's own words match
+            the paper's refusal patterns (as the paper's environment did).
+        observation_chars: Most characters of simplified HTML shown per step.
+        data_dir: Directory holding ``webdojo/`` (default: ``$PING_INSPECT_DATA``, the
+            download cache, else a pinned download).
+    """
     if agent not in AGENTS:
         raise ValueError(f"Unknown agent {agent!r}: use 'actions' or 'tools'.")
     root = webdojo_root(data_dir)
@@ -53,45 +75,4 @@ def webdojo_task(
         ],
         solver=no_defence(),
         scorer=webdojo_scorer(judge=judge),
-    )
-
-
-@task
-def webdojo(
-    split: Split = "both",
-    subset: Subset = "test",
-    max_steps: int = 5,
-    agent: AgentVariant = "actions",
-    max_tokens: int | None = None,
-    first_response: bool = False,
-    judge: bool = False,
-    stop_on_refusal: bool = True,
-    observation_chars: int = 8000,
-    data_dir: str | None = None,
-) -> Task:
-    """WebDojo (PING paper): a web agent in Chromium on 7 local sites, 70 benign + 70 harmful.
-
-    Scores per category: benign success (SR) and over-refusal, harmful success (ASR) and
-    refusal rate (RR); plus the paper's first-response measures ``performs`` / ``refuses``.
-    Swap the defence with ``--solver ping`` (or ``ptst``, ``fewshot``, ``guard``, ...).
-
-    Args:
-        split: ``benign``, ``harmful`` or ``both``.
-        subset: ``test`` (63 + 63), ``validation`` (7 + 7) or ``all``.
-        max_steps: Most browser actions per episode (the paper's is 5).
-        agent: ``actions`` (the paper's action syntax) or ``tools`` (tool calls).
-        max_tokens: Token budget per step (default 256 for actions, 512 for tools).
-        first_response: Ask once on the start page, greedily with 150 tokens, and score
-            that response only (what the prefix optimiser uses).
-        judge: Judge refusal with the LLM refusal judge (``grader`` role), not patterns.
-        stop_on_refusal: End an episode, without acting, when the model's own words match
-            the paper's refusal patterns (as the paper's environment did).
-        observation_chars: Most characters of simplified HTML shown per step.
-        data_dir: Directory holding ``webdojo/`` (default: ``$PING_INSPECT_DATA``, the
-            download cache, else a pinned download).
-    """
-    return webdojo_task(
-        split=split, subset=subset, max_steps=max_steps, agent=agent, max_tokens=max_tokens,
-        first_response=first_response, judge=judge, stop_on_refusal=stop_on_refusal,
-        observation_chars=observation_chars, data_dir=data_dir,
     )
