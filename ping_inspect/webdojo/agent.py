@@ -153,7 +153,7 @@ def _turn_config(max_tokens: int, first_response: bool) -> GenerateConfig:
 def webdojo_agent(
     websites: str,
     max_steps: int = 5,
-    max_tokens: int = 256,
+    max_tokens: int = 128,
     first_response: bool = False,
     stop_on_refusal: bool = True,
     observation_chars: int = 8000,

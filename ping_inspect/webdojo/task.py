@@ -44,7 +44,8 @@ def webdojo_task(
             split) or ``validation`` (7 + 7, for few-shot examples and prefix search).
         max_steps: Most browser actions per episode (the paper's is 5).
         agent: ``actions`` (the paper's action syntax) or ``tools`` (tool calls).
-        max_tokens: Token budget per step (default 256 for actions, 512 for tools).
+        max_tokens: Token budget per step (default 128 for actions: one action line with
+            its comments needs far less; 512 for tools).
         first_response: Ask once on the start page, greedily with 150 tokens, and score
             that response only (what the prefix optimiser uses).
         judge: Judge refusal with the LLM refusal judge (``grader`` role), not patterns.
