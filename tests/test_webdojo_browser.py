@@ -299,3 +299,31 @@ async def test_fewshot_first_actions_name_the_right_elements():
                     assert before.rsplit("<li>", 1)[1].count("Kitchen_Renovation") == 1
     finally:
         await shutdown_environment()
+
+
+async def test_opening_a_page_tries_again_when_the_renderer_is_too_slow_once(monkeypatch):
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+    from ping_inspect.webdojo import server
+
+    served = server._SitesHandler.do_GET
+    slow_answers = {"left": 1}
+
+    def slow_first_answer(handler):  # the server thread, as a starved renderer sees it
+        if handler.path.endswith("/mail/") and slow_answers["left"] > 0:
+            slow_answers["left"] -= 1
+            threading.Event().wait(1.0)
+        return served(handler)
+
+    monkeypatch.setattr(server._SitesHandler, "do_GET", slow_first_answer)
+    environment = current_environment()
+    try:
+        async with environment.session(webdojo_root() / "websites", seed=1) as session:
+            session.context.set_default_navigation_timeout(300)
+            assert "Inbox" in (await session.open("mail/")).text_view()
+            assert slow_answers["left"] == 0
+            slow_answers["left"] = 2  # slow on both tries: the sample errors, clearly
+            with pytest.raises(PlaywrightTimeoutError):
+                await session.open("mail/")
+    finally:
+        await shutdown_environment()

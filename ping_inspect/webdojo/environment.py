@@ -77,7 +77,9 @@ CHROMIUM_ARGS = (
 )
 VIEWPORT = {"width": 1280, "height": 720}
 ACTION_TIMEOUT_MS = 5000
-NAVIGATION_TIMEOUT_MS = 10000
+NAVIGATION_TIMEOUT_MS = 30000
+"""Generous: a local model generating on every core can starve the renderer for seconds."""
+OPEN_ATTEMPTS = 2
 SETTLE_QUIET_MS = 30
 SETTLE_MAX_MS = 2000
 READ_TIMEOUT_S = 30
@@ -318,8 +320,20 @@ class BrowserSession:
 
     async def open(self, site_path: str) -> PageSnapshot:
         """Open a page of the sites (a path below ``websites/``) and observe it."""
-        page = await self.context.new_page()
-        await page.goto(self.server.url(site_path), wait_until="load")
+        from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+        url = self.server.url(site_path)
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            page = await self.context.new_page()
+            try:
+                await page.goto(url, wait_until="load")
+                break
+            except PlaywrightTimeoutError:
+                # A starved renderer, not a broken site: a fresh tab tries once more
+                # before the sample errors (an error in one sample stops the whole eval).
+                await _quietly(page.close())
+                if attempt == OPEN_ATTEMPTS:
+                    raise
         return await self.observe()
 
     async def observe(self) -> PageSnapshot:

@@ -9,6 +9,7 @@ reachable.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +41,16 @@ class _SitesHandler(SimpleHTTPRequestHandler):
         pass  # the sample transcript, not stderr, is where a run is read
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A browser that gave up on a request (a closed tab, an aborted navigation)
+        # is normal here; anything else is still reported.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SiteServer:
     """The sites' HTTP server, running in a daemon thread until ``close``.
 
@@ -51,8 +62,7 @@ class SiteServer:
         if not websites.is_dir():
             raise FileNotFoundError(f"WebDojo websites folder not found: {websites}")
         handler = functools.partial(_SitesHandler, directory=str(websites))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="webdojo-sites", daemon=True
         )
