@@ -152,14 +152,17 @@ class BatchGenerator:
         fitted = self._fit_context(settings, input_ids.shape[1])
         if settings.seed is not None:
             torch.manual_seed(settings.seed)
-        extra: dict[str, Any] = {}
-        if settings.stop_seqs:
-            extra.update(stop_strings=list(settings.stop_seqs), tokenizer=self.tokenizer)
-        if self.hidden_states:
-            extra.update(output_hidden_states=True, return_dict_in_generate=True)
         config = generation_config(
             self.model.generation_config, fitted, self.tokenizer.pad_token_id
         )
+        # Generation settings go in the config: transformers deprecates mixing the two.
+        extra: dict[str, Any] = {}
+        if settings.stop_seqs:
+            config.stop_strings = list(settings.stop_seqs)
+            extra["tokenizer"] = self.tokenizer  # stop strings are matched on text
+        if self.hidden_states:
+            config.output_hidden_states = True
+            config.return_dict_in_generate = True
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids,
