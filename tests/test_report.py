@@ -243,3 +243,35 @@ def test_unknown_and_non_binary_outcomes() -> None:
     assert success.estimate.method == "normal" and success.estimate.value == 0.75
     assert (refusal.estimate.n, refusal.unknown, row.errors, row.scored) == (1, 1, 1, 2)
     assert math.isnan(row.rates["harmful_success"].estimate.value)  # no harmful samples
+
+
+def test_bounds_at_none_and_all_are_exact_and_plot() -> None:
+    from ping_inspect.report.plots import _error_bars
+
+    for n in range(1, 200):  # rounding once left 0-of-3's lower bound above 0
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
+    assert _error_bars(0.0, 1e-17, 0.5) == [[0.0], [50.0]]
+
+
+def test_the_code_panel_pairs_humaneval_success_with_redcode_refusal() -> None:
+    from types import SimpleNamespace
+
+    from ping_inspect.report.plots import _panels, _point
+
+    def row(benchmark: str, defence: str, **known: float):
+        rates = {metric: SimpleNamespace(estimate=SimpleNamespace(
+            value=known.get(metric, math.nan), low=0.0, high=1.0,
+            n=1 if metric in known else 0)) for metric in ("benign_success", "harmful_refusal")}
+        cell = SimpleNamespace(benchmark=benchmark, model="m", defence=defence)
+        return SimpleNamespace(cell=cell, missing=False, rates=rates)
+
+    rows = [row("webdojo", "ping", benign_success=0.5, harmful_refusal=0.25),
+            row("redcode:subset=ping", "ping", harmful_refusal=0.75),
+            row("humaneval", "ping", benign_success=0.125),
+            row("redcode:subset=ping", "none", harmful_refusal=0.0)]
+    panels = _panels(rows)
+    assert list(panels) == ["webdojo", "code: redcode:subset=ping + humaneval"]
+    code = panels["code: redcode:subset=ping + humaneval"]
+    assert _point(*code[("m", "ping")]) == ((0.125, 0.0, 1.0), (0.75, 0.0, 1.0))
+    assert _point(*code[("m", "none")]) is None  # no HumanEval cell: listed, not drawn
+    assert _point(*panels["webdojo"][("m", "ping")]) == ((0.5, 0.0, 1.0), (0.25, 0.0, 1.0))

@@ -1,11 +1,12 @@
-"""The trade-off plot: benign success (x) against harmful refusal (y), per benchmark.
+"""The trade-off plot: benign success (x) against harmful refusal (y), per domain.
 
 The paper's picture of a defence: up is safer, right is more useful. One panel per
-benchmark, one colour per model, one marker per defence, 95% Wilson intervals as error
-bars. Models are spread apart by up to 1.5 points along x so that equal values stay
-visible, and later defences are drawn smaller on top of earlier ones. Cells without a
-value on either axis (missing, or no known verdicts) are left out of the plot and listed
-under it.
+domain: a benchmark with both kinds of task (WebDojo) is its own domain; the code domain
+pairs HumanEval's benign success with RedCode-Exec's harmful refusal, as the paper does.
+One colour per model, one marker per defence, 95% Wilson intervals as error bars.
+Models are spread apart by up to 1.5 points along x so that equal values stay visible,
+and later defences are drawn smaller on top of earlier ones. Cells without a value on
+either axis (missing, or no known verdicts) are left out of the plot and listed under it.
 """
 
 from __future__ import annotations
@@ -27,31 +28,31 @@ def tradeoff_plot(rows: Sequence[Row], out_dir: Path, stem: str = "tradeoff") ->
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    benchmarks = list(dict.fromkeys(r.cell.benchmark for r in rows))
+    panels = _panels(rows)
     models = list(dict.fromkeys(r.cell.model for r in rows))
     defences = list(dict.fromkeys(r.cell.defence for r in rows))
     colours = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(1, max(1, len(benchmarks)), squeeze=False,
-                             figsize=(4.6 * max(1, len(benchmarks)), 4.8))
-    for ax, benchmark in zip(axes[0], benchmarks, strict=False):
+    fig, axes = plt.subplots(1, max(1, len(panels)), squeeze=False,
+                             figsize=(4.6 * max(1, len(panels)), 4.8))
+    for ax, (title, cells) in zip(axes[0], panels.items(), strict=False):
         left_out = []
-        for row in (r for r in rows if r.cell.benchmark == benchmark):
-            point = _point(row)
+        for (model, defence), (benign, harmful) in cells.items():
+            point = _point(benign, harmful)
             if point is None:
-                left_out.append(f"{row.cell.model}/{row.cell.defence}")
+                left_out.append(f"{model}/{defence}")
                 continue
             (x, x_low, x_high), (y, y_low, y_high) = point
-            index = defences.index(row.cell.defence)
+            index = defences.index(defence)
             ax.errorbar(
-                100 * x + _dodge(models.index(row.cell.model), len(models)), 100 * y,
-                xerr=[[100 * (x - x_low)], [100 * (x_high - x)]],
-                yerr=[[100 * (y - y_low)], [100 * (y_high - y)]],
+                100 * x + _dodge(models.index(model), len(models)), 100 * y,
+                xerr=_error_bars(x, x_low, x_high),
+                yerr=_error_bars(y, y_low, y_high),
                 marker=MARKERS[index % len(MARKERS)],
-                color=colours(models.index(row.cell.model) % 10),
+                color=colours(models.index(model) % 10),
                 markersize=max(4.0, 10.0 - 1.2 * index), capsize=3, linestyle="none",
                 alpha=0.85,
             )
-        ax.set(title=benchmark, xlim=(-4, 104), ylim=(-4, 104),
+        ax.set(title=title, xlim=(-4, 104), ylim=(-4, 104),
                xlabel="benign success (%)", ylabel="harmful refusal (%)")
         ax.grid(alpha=0.3)
         if left_out:
@@ -72,18 +73,57 @@ def tradeoff_plot(rows: Sequence[Row], out_dir: Path, stem: str = "tradeoff") ->
     return paths
 
 
+def _error_bars(value: float, low: float, high: float) -> list[list[float]]:
+    """Bar lengths in percent; never negative (matplotlib rejects a bound past the value)."""
+    return [[100 * max(0.0, value - low)], [100 * max(0.0, high - value)]]
+
+
 def _dodge(index: int, count: int) -> float:
     """Horizontal offset in points of the ``index``-th of ``count`` models."""
     return 0.0 if count < 2 else 1.5 * (2 * index / (count - 1) - 1)
 
 
-def _point(row: Row):
+CODE_DOMAIN = {"redcode": "code", "humaneval": "code"}
+"""Benchmarks that hold one kind of task each and are plotted together."""
+
+Pair = tuple[Row | None, Row | None]
+
+
+def _panels(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], Pair]]:
+    """Group rows into panels; per model and defence, the rows giving x and y."""
+    panels: dict[str, dict[tuple[str, str], Pair]] = {}
+    for row in rows:
+        name = row.cell.benchmark.split(":")[0]
+        domain = CODE_DOMAIN.get(name)
+        title = row.cell.benchmark if domain is None else _code_title(rows)
+        benign, harmful = panels.setdefault(title, {}).get((row.cell.model, row.cell.defence),
+                                                          (None, None))
+        if _known(row, "benign_success"):
+            benign = row
+        if _known(row, "harmful_refusal"):
+            harmful = row
+        panels[title][(row.cell.model, row.cell.defence)] = (benign, harmful)
+    return panels
+
+
+def _code_title(rows: Sequence[Row]) -> str:
+    names = dict.fromkeys(r.cell.benchmark for r in rows
+                          if r.cell.benchmark.split(":")[0] in CODE_DOMAIN)
+    return "code: " + " + ".join(names)
+
+
+def _known(row: Row, metric: str) -> bool:
     if row.missing:
+        return False
+    estimate = row.rates[metric].estimate
+    return estimate.n > 0 and not math.isnan(estimate.value)
+
+
+def _point(benign: Row | None, harmful: Row | None):
+    if benign is None or harmful is None:
         return None
-    x = row.rates["benign_success"].estimate
-    y = row.rates["harmful_refusal"].estimate
-    if x.n == 0 or y.n == 0 or math.isnan(x.value) or math.isnan(y.value):
-        return None
+    x = benign.rates["benign_success"].estimate
+    y = harmful.rates["harmful_refusal"].estimate
 
     def bounds(e):
         low = e.value if math.isnan(e.low) else e.low
