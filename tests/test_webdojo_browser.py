@@ -327,3 +327,39 @@ async def test_opening_a_page_tries_again_when_the_renderer_is_too_slow_once(mon
                 await session.open("mail/")
     finally:
         await shutdown_environment()
+
+
+async def test_samples_starting_together_load_their_start_pages_a_few_at_a_time(monkeypatch):
+    from ping_inspect.webdojo import server
+    from ping_inspect.webdojo.environment import PAGE_LOADS_AT_ONCE
+
+    served = server._SitesHandler.do_GET
+    counter = threading.Lock()
+    loading = {"now": 0, "most": 0}
+
+    def counted_answer(handler):
+        if not handler.path.endswith("/mail/"):
+            return served(handler)
+        with counter:
+            loading["now"] += 1
+            loading["most"] = max(loading["most"], loading["now"])
+        threading.Event().wait(0.2)
+        try:
+            return served(handler)
+        finally:
+            with counter:
+                loading["now"] -= 1
+
+    monkeypatch.setattr(server._SitesHandler, "do_GET", counted_answer)
+    environment = current_environment()
+
+    async def one_sample(seed: int) -> str:
+        async with environment.session(webdojo_root() / "websites", seed=seed) as session:
+            return (await session.open("mail/")).text_view()
+
+    try:
+        views = await asyncio.gather(*(one_sample(seed) for seed in range(6)))
+    finally:
+        await shutdown_environment()
+    assert all("Inbox" in view for view in views)
+    assert loading["most"] == PAGE_LOADS_AT_ONCE

@@ -80,6 +80,9 @@ ACTION_TIMEOUT_MS = 5000
 NAVIGATION_TIMEOUT_MS = 30000
 """Generous: a local model generating on every core can starve the renderer for seconds."""
 OPEN_ATTEMPTS = 2
+PAGE_LOADS_AT_ONCE = 2
+"""Samples opening their start page at the same time; the rest wait their turn (an eval
+starts dozens of samples at once, and their loads, all at once, starve each other)."""
 SETTLE_QUIET_MS = 30
 SETTLE_MAX_MS = 2000
 READ_TIMEOUT_S = 30
@@ -133,6 +136,7 @@ class WebEnvironment:
         self._browser: Browser | None = None
         self._dead_port: socket.socket | None = None
         self._lock = asyncio.Lock()
+        self._page_loads = asyncio.Semaphore(PAGE_LOADS_AT_ONCE)
 
     def server(self, websites: Path) -> SiteServer:
         """Return the HTTP server for a ``websites/`` folder (started on first use)."""
@@ -196,7 +200,7 @@ class WebEnvironment:
             timezone_id="UTC",
         )
         try:
-            session = BrowserSession(context, server)
+            session = BrowserSession(context, server, self._page_loads)
             await session.start(seed)
             yield session
         finally:
@@ -255,9 +259,11 @@ class CloseWebEnvironment(Hooks):
 class BrowserSession:
     """One sample's browser context: observe the page and act on it."""
 
-    def __init__(self, context: BrowserContext, server: SiteServer) -> None:
+    def __init__(self, context: BrowserContext, server: SiteServer,
+                 page_loads: asyncio.Semaphore | None = None) -> None:
         self.context = context
         self.server = server
+        self._page_loads = page_loads or asyncio.Semaphore(PAGE_LOADS_AT_ONCE)
         self.blocked: list[str] = []
         """URLs of the requests that were refused (not for the local server)."""
         self.dialogs: list[str] = []
@@ -323,18 +329,19 @@ class BrowserSession:
         from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
         url = self.server.url(site_path)
-        for attempt in range(1, OPEN_ATTEMPTS + 1):
-            page = await self.context.new_page()
-            try:
-                await page.goto(url, wait_until="load")
-                break
-            except PlaywrightTimeoutError:
-                # A starved renderer, not a broken site: a fresh tab tries once more
-                # before the sample errors (an error in one sample stops the whole eval).
-                await _quietly(page.close())
-                if attempt == OPEN_ATTEMPTS:
-                    raise
-        return await self.observe()
+        async with self._page_loads:
+            for attempt in range(1, OPEN_ATTEMPTS + 1):
+                page = await self.context.new_page()
+                try:
+                    await page.goto(url, wait_until="load")
+                    break
+                except PlaywrightTimeoutError:
+                    # A starved renderer, not a broken site: a fresh tab tries once more
+                    # before the sample errors (an error in one sample stops the eval).
+                    await _quietly(page.close())
+                    if attempt == OPEN_ATTEMPTS:
+                        raise
+            return await self.observe()
 
     async def observe(self) -> PageSnapshot:
         """Wait until the current page settles, number its elements and read it.
