@@ -83,7 +83,7 @@ def _dodge(index: int, count: int) -> float:
     return 0.0 if count < 2 else 1.5 * (2 * index / (count - 1) - 1)
 
 
-CODE_DOMAIN = {"redcode": "code", "humaneval": "code"}
+CODE_BENCHMARKS = ("redcode", "humaneval")
 """Benchmarks that hold one kind of task each and are plotted together."""
 
 Pair = tuple[Row | None, Row | None]
@@ -91,25 +91,20 @@ Pair = tuple[Row | None, Row | None]
 
 def _panels(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], Pair]]:
     """Group rows into panels; per model and defence, the rows giving x and y."""
+    code = [r.cell.benchmark for r in rows if _is_code(r)]
+    code_title = "code: " + " + ".join(dict.fromkeys(code))
     panels: dict[str, dict[tuple[str, str], Pair]] = {}
     for row in rows:
-        name = row.cell.benchmark.split(":")[0]
-        domain = CODE_DOMAIN.get(name)
-        title = row.cell.benchmark if domain is None else _code_title(rows)
-        benign, harmful = panels.setdefault(title, {}).get((row.cell.model, row.cell.defence),
-                                                          (None, None))
-        if _known(row, "benign_success"):
-            benign = row
-        if _known(row, "harmful_refusal"):
-            harmful = row
-        panels[title][(row.cell.model, row.cell.defence)] = (benign, harmful)
+        cells = panels.setdefault(code_title if _is_code(row) else row.cell.benchmark, {})
+        key = (row.cell.model, row.cell.defence)
+        benign, harmful = cells.get(key, (None, None))
+        cells[key] = (row if _known(row, "benign_success") else benign,
+                      row if _known(row, "harmful_refusal") else harmful)
     return panels
 
 
-def _code_title(rows: Sequence[Row]) -> str:
-    names = dict.fromkeys(r.cell.benchmark for r in rows
-                          if r.cell.benchmark.split(":")[0] in CODE_DOMAIN)
-    return "code: " + " + ".join(names)
+def _is_code(row: Row) -> bool:
+    return row.cell.benchmark.split(":")[0] in CODE_BENCHMARKS
 
 
 def _known(row: Row, metric: str) -> bool:

@@ -260,10 +260,11 @@ class BrowserSession:
     """One sample's browser context: observe the page and act on it."""
 
     def __init__(self, context: BrowserContext, server: SiteServer,
-                 page_loads: asyncio.Semaphore | None = None) -> None:
+                 page_loads: asyncio.Semaphore) -> None:
         self.context = context
         self.server = server
-        self._page_loads = page_loads or asyncio.Semaphore(PAGE_LOADS_AT_ONCE)
+        self._page_loads = page_loads
+        """Shared by the run's sessions: how many start pages may load at once."""
         self.blocked: list[str] = []
         """URLs of the requests that were refused (not for the local server)."""
         self.dialogs: list[str] = []
