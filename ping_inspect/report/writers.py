@@ -146,8 +146,9 @@ def _intro(rows: Sequence[Row], paired: Sequence[PairedRow], log_dir: str) -> li
         "is known: `rate [95% interval] n=samples`. Success on a harmful task is the attack "
         "success rate (ASR).",
         "- Failed samples (an error, or never scored) are left out of every rate and counted "
-        "under *errors*; unknown judge verdicts (NaN) are left out of that rate and counted as "
-        "*unknown*. A cell of the grid without a log reads *missing*. None of these is a 0.",
+        "under *errors*; unknown verdicts (NaN: a judge gave none, or a first-response run, "
+        "which never acts, has no success) are left out of that rate and counted as *unknown*. "
+        "A cell of the grid without a log reads *missing*. None of these is a 0.",
         f"- Paired differences are *defence minus {BASELINE}* for the same model on the same "
         "samples (same sample id and epoch, both with a known verdict), in percentage points.",
         intervals,
