@@ -5,8 +5,9 @@ hand-written variants, good and bad) for the same target model:
 
 - ``faithful``: every candidate on every task of the optimisation split (WebDojo
   validation, 7 + 7); the best combined score wins (the paper's selection);
-- ``racing``: staged, paired evaluation with early drops, then the finalists re-checked on
-  held-out test tasks; the best there wins.
+- ``racing``: staged, paired evaluation with early drops (a tie at the finalists' cut
+  settled on one more task per category, ``--tie-tasks``), then the finalists re-checked
+  on held-out test tasks; the best there wins.
 
 Each winner is then scored on report tasks that neither mode saw (test tasks after the
 racing re-check's, same seeded order), so "held-out fitness" is an unbiased comparison.
@@ -117,7 +118,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--stages", default=None, help="racing stages, e.g. 1,2")
     parser.add_argument("--eta", type=float, default=3.0)
     parser.add_argument("--finalists", type=int, default=3)
-    parser.add_argument("--tie-tasks", type=int, default=0)
+    parser.add_argument("--tie-tasks", type=int, default=1,
+                        help="racing: tasks per category that settle a tie at the finalists' cut")
     parser.add_argument("--parallel", type=int, default=4,
                         help="candidates evaluated at once in an inner eval (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="first seed")
@@ -233,7 +235,7 @@ def print_table(args, target, pool, selection, runs) -> None:
     gap, share = sum(gaps) / len(gaps), sum(shares) / len(shares)
     met = (not math.isnan(gap)) and gap >= -0.05 and share <= 0.35
     print(f"\nracing - faithful held-out fitness: {gap:+.3f} (mean of {len(runs)} seed(s); "
-          f"per seed {', '.join(f'{g:+.3f}' for g in gaps)}); evaluation share {share:.2f}.")
+          f"per seed {', '.join(f'{g:+.3f}' for g in gaps)}); evaluation share {share:.3f}.")
     print(f"Target (gap >= -0.05 with share <= 0.35): {'MET' if met else 'NOT MET'}")
 
 

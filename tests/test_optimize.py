@@ -266,7 +266,7 @@ async def test_racing_spends_less_than_faithful_and_finds_the_best(tmp_path):
     assert len(f_eval.pairs) == len(POOL) * len(SELECTION) == 128
     heldout = [r for r in HELDOUT if int(r.sample_id[1:]) < 8]  # 4 + 4
     racing, r_eval = search(tmp_path / "r", None, mode="racing", pool=POOL, stages=(1, 2),
-                            heldout=heldout)
+                            heldout=heldout, tie_tasks=0)
     raced = await racing.run()
     # 16 candidates on 1 + 1 tasks, the best 6 on 1 + 1 more, 3 finalists on 4 + 4 held out.
     assert len(r_eval.pairs) == racing.state.cost.evaluations == 16 * 2 + 6 * 2 + 3 * 8
@@ -295,6 +295,24 @@ async def test_racing_settles_a_tie_across_the_cut_on_more_tasks(tmp_path):
     settled = {cid for cid, c in racing.state.candidates.items() if len(c.values) > 2}
     assert POOL[0] in {racing.state.candidates[c].prefix for c in settled}
     assert len(r_eval.pairs) < len(pool) * len(SELECTION)
+
+
+async def test_racing_settles_only_the_finalists_cut(tmp_path):
+    # Stage 0 keeps 6 of 16: 7 tie at 2.0 across that cut, and a seeded draw drops one.
+    # Stage 1 keeps 3: one scores 2.0, five tie at 1.5 for two seats; only these five get
+    # the next task of each category before the draw.
+    racing, r_eval = search(tmp_path, None, mode="racing", pool=POOL, stages=(1, 2),
+                            heldout=[], tie_tasks=1)
+    await racing.run()
+    assert [b for b in r_eval.batches if "tie" in b] == ["r00-s1-tie3"]
+    candidates = racing.state.candidates
+    first, finalists = racing.state.rounds[0].survivors
+    settled = {cid for cid, c in candidates.items() if len(c.values) == 6}
+    assert len(settled) == 5 and settled < set(first)
+    assert [c.prefix for c in candidates.values() if len(c.values) == 4] == [POOL[1]]
+    assert finalists[0] not in settled and set(finalists[1:]) <= settled
+    assert all(len(c.values) == 2 for c in racing.state.candidates.values()
+               if c.dropped_at == "r00-s0")
 
 
 async def test_racing_with_a_generator_carries_finalists_between_rounds(tmp_path):

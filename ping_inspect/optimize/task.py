@@ -57,7 +57,7 @@ def ping_optimize(
     race_stages: Any = None,
     race_eta: float = 3.0,
     race_z: float = 1.0,
-    race_tie_tasks: int = 0,
+    race_tie_tasks: int = 1,
     finalists: int = 3,
     heldout: int | None = None,
     seed: int = 0,
@@ -93,8 +93,8 @@ def ping_optimize(
         race_eta: Racing: each stage but the last keeps the best 1/eta.
         race_z: Racing: a contender is dropped when its paired gap to the leader plus
             z standard errors is below zero.
-        race_tie_tasks: Racing: further tasks per category that settle a tie across a
-            stage's cut, for the tied only (0: a seeded draw settles it).
+        race_tie_tasks: Racing: further tasks per category, at most, that settle a tie
+            across the finalists' cut, for the tied only (0: a seeded draw settles it).
         finalists: Racing: contenders kept after the last stage and re-checked.
         heldout: Held-out tasks per category for the final re-check (default 7 for
             racing, 0 for faithful; faithful only reports it).
