@@ -1,7 +1,7 @@
 """Defences as solvers: each configures the sample's agent, then runs it.
 
 ``ping`` injects a prefix at the start of every model turn; ``suffix`` appends it to the
-user turn instead (the paper's ablation); ``ptst`` adds a safety block to the system
+last message instead (the paper's ablation); ``ptst`` adds a safety block to the system
 prompt; ``fewshot`` adds safety examples from the benchmark's validation split; ``guard``
 asks a ``guard`` model role about the task first and refuses when it is flagged;
 ``no_defence`` runs the agent as it is. ``defend`` composes any of them
