@@ -118,15 +118,17 @@ async def agent_turn(
     """One model turn of an agent loop, with the sample's prefix re-applied.
 
     Every agent loop asks for its turns through this function, so the prefix reaches
-    the model the same way in every benchmark, and the mode used is recorded in the
-    sample's metadata (and, on the first turn, in the transcript).
+    the model the same way in every benchmark, every turn is greedy unless the user
+    chose a temperature, and the mode and temperature used are recorded in the sample's
+    metadata (and, when they first appear or change, in the transcript).
 
     Args:
         state: The sample's state (its store holds the defence settings).
         messages: What the model should see, without the prefix.
         tools: Tools offered on this turn.
         tool_choice: Tool choice directive.
-        config: Generation settings for this turn.
+        config: Generation settings for this turn (leave its temperature unset: the
+            user's wins, else the turn is greedy).
 
     Returns:
         The turn, and the assistant message that records it (prefix and continuation
@@ -155,4 +157,16 @@ async def agent_turn(
             },
             source="ping_inspect",
         )
+    _record_decoding(state, turn)
     return turn, message
+
+
+def _record_decoding(state: TaskState, turn: Turn) -> None:
+    """Put the turn's temperature in the sample's metadata; log it when it changes."""
+    if turn.decoding is None:
+        return
+    record = turn.decoding.record()
+    if all(state.metadata.get(k) == v for k, v in record.items()):
+        return
+    state.metadata.update(record)
+    transcript().info(record, source="ping_inspect")

@@ -6,5 +6,7 @@ change in Inspect's internals breaks one module, not many.
 """
 
 from inspect_ai._util.error import PrerequisiteError
+from inspect_ai.model._generate_config import active_generate_config
+from inspect_ai.model._model import active_model
 
-__all__ = ["PrerequisiteError"]
+__all__ = ["PrerequisiteError", "active_generate_config", "active_model"]

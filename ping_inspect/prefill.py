@@ -10,20 +10,26 @@ Two ways exist to put words at the start of a model's reply:
   the paper's "suffix" ablation.
 
 ``model_turn`` asks the model for one turn with a prefix applied, and records the prefix,
-the model's own continuation and the mode on the assistant message it appends, so that
-scorers can read the model's words without the prefix.
+the model's own continuation, the mode, where the prefix went and the temperature on the
+assistant message it appends, so that scorers can read the model's words without the
+prefix.
+
+Every turn is greedy (temperature 0, the paper's protocol) unless the user chose a
+temperature (``--temperature``, the task's or the model's ``GenerateConfig``, or the
+caller's config): ``decoding_config`` says which, and the turn records it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Literal
 
 from inspect_ai.model import (
     ChatMessage,
     ChatMessageAssistant,
+    ChatMessageTool,
     ChatMessageUser,
     GenerateConfig,
     Model,
@@ -31,6 +37,8 @@ from inspect_ai.model import (
     ModelOutput,
 )
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolInfo
+
+from ping_inspect.inspect_compat import active_generate_config, active_model
 
 TURN_METADATA_KEY = "ping_inspect"
 """Key of the per-turn record in an assistant message's metadata."""
@@ -158,26 +166,62 @@ def deliverable_prefix(prefix: str, model: Model | str, mode: PrefillMode) -> st
     return prefix
 
 
+class Placement(StrEnum):
+    """Where a prefix was put on a turn (recorded in the turn's metadata)."""
+
+    REPLY_START = "start_of_reply"
+    """Native prefill: an open assistant message the model continues."""
+    USER_MESSAGE = "end_of_user_message"
+    """Appended to the last message, a user message (the paper's suffix)."""
+    TOOL_RESULT = "end_of_tool_result"
+    """Appended to the last message, a tool result (tool loops, for the model call only)."""
+    NEW_USER_MESSAGE = "new_user_message"
+    """The conversation had no user or tool message to append to."""
+
+
+def prefix_placement(messages: list[ChatMessage], mode: PrefillMode) -> tuple[Placement, int]:
+    """Say where ``with_prefix`` puts the prefix: a placement and the message's index.
+
+    In ``user_suffix`` mode the prefix goes at the end of the message the model is
+    answering, as the paper appended it to the last message: the last message when it
+    is a user message or a tool result (a tool loop), else the last user message.
+    """
+    if mode == PrefillMode.NATIVE:
+        return Placement.REPLY_START, len(messages)
+    if messages and isinstance(messages[-1], ChatMessageTool):
+        return Placement.TOOL_RESULT, len(messages) - 1
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last_user is None:
+        return Placement.NEW_USER_MESSAGE, len(messages)
+    return Placement.USER_MESSAGE, last_user
+
+
 def with_prefix(messages: list[ChatMessage], prefix: str, mode: PrefillMode) -> list[ChatMessage]:
     """Return the messages a model receives for a turn that starts with ``prefix``.
 
     Args:
-        messages: The conversation so far (not modified).
+        messages: The conversation so far (not modified: a suffixed tool result exists
+            only in the request, never in ``state.messages`` as if the tool said it).
         prefix: The prefix, already in its deliverable form.
         mode: ``native`` appends an open assistant message; ``user_suffix`` appends the
-            prefix to the last user message.
+            prefix to the message the model answers (see ``prefix_placement``).
 
     Returns:
         A new message list.
     """
-    if mode == PrefillMode.NATIVE:
+    placement, index = prefix_placement(messages, mode)
+    if placement == Placement.REPLY_START:
         return [*messages, ChatMessageAssistant(content=prefix)]
-    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
-    if last_user is None:
+    if placement == Placement.NEW_USER_MESSAGE:
         return [*messages, ChatMessageUser(content=prefix)]
-    original = messages[last_user]
-    suffixed = original.model_copy(update={"content": f"{original.text.rstrip()}\n\n{prefix}"})
-    return [*messages[:last_user], suffixed, *messages[last_user + 1 :]]
+    original = messages[index]
+    update: dict[str, Any] = {"content": f"{original.text.rstrip()}\n\n{prefix}"}
+    if isinstance(original, ChatMessageTool) and original.error is not None:
+        # Providers show a failed call's error message in place of its content.
+        error = original.error
+        update["error"] = replace(error, message=f"{error.message.rstrip()}\n\n{prefix}")
+    suffixed = original.model_copy(update=update)
+    return [*messages[:index], suffixed, *messages[index + 1 :]]
 
 
 def request_config(
@@ -190,6 +234,86 @@ def request_config(
     return config.merge(GenerateConfig(extra_body={**extra, **(config.extra_body or {})}))
 
 
+GREEDY_TEMPERATURE = 0.0
+"""The temperature of every turn the user set none for (the paper decodes greedily)."""
+
+
+class DecodingError(ValueError):
+    """A model cannot decode greedily by default and the user chose no temperature."""
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """The temperature of a turn and who chose it."""
+
+    temperature: float | None
+    """What the request carries; None when it carries none (the provider decides)."""
+    source: Literal["default", "user", "caller", "provider"]
+    """``default`` (this package's greedy default), ``user`` (``--temperature``, the
+    task's or the model's config), ``caller`` (the agent's own config) or ``provider``
+    (the provider takes no temperature: see ``note``)."""
+    note: str = ""
+
+    def record(self) -> dict[str, Any]:
+        """The decoding as recorded in a turn's and a sample's metadata."""
+        return {"temperature": self.temperature, "temperature_source": self.source,
+                **({"temperature_note": self.note} if self.note else {})}
+
+
+def user_temperature(model: Model) -> float | None:
+    """The temperature the user set for ``model``, if any.
+
+    Inspect merges, for the model under test, its own config (``get_model(config=...)``,
+    ``--model-config``) with the eval's (the task's ``config`` and ``--temperature``);
+    a model in another role gets only its own. This mirrors that merge.
+    """
+    config = model.config
+    if model is active_model():
+        config = config.merge(active_generate_config())
+    return config.temperature
+
+
+def decoding_config(model: Model, config: GenerateConfig | None = None) -> tuple[
+    GenerateConfig, Decoding
+]:
+    """Return a turn's config: greedy unless the user (or the caller) chose a temperature.
+
+    Args:
+        model: The model asked for the turn.
+        config: The caller's config for the turn (its temperature wins, if set).
+
+    Returns:
+        The config to send and the decoding it leads to.
+
+    Raises:
+        DecodingError: an ``hf/`` model that samples (Inspect's default ``do_sample``)
+            with no temperature chosen: transformers rejects temperature 0 there.
+    """
+    config = config or GenerateConfig()
+    if config.temperature is not None:
+        return config, Decoding(config.temperature, "caller")
+    chosen = user_temperature(model)
+    if chosen is not None:
+        return config, Decoding(chosen, "user")
+    api = model_api_name(model)
+    if api == "anthropic":
+        # Inspect drops temperature for Anthropic (removed in API version 2026-10-21).
+        return config, Decoding(None, "provider", "the Anthropic API takes no temperature")
+    do_sample = getattr(model.api, "do_sample", None) if api == "hf" else None
+    if do_sample is not None:
+        if do_sample:
+            raise DecodingError(
+                f"{model} samples (Inspect's hf/ provider defaults to do_sample=true) and no "
+                "temperature was chosen; the PING protocol decodes greedily. Pass "
+                "-M do_sample=false for greedy turns, --temperature T to sample on purpose, "
+                "or use --model transformers/<model> (greedy by default)."
+            )
+        return config, Decoding(None, "provider", "hf/ with do_sample=false decodes greedily")
+    return config.merge(GenerateConfig(temperature=GREEDY_TEMPERATURE)), Decoding(
+        GREEDY_TEMPERATURE, "default"
+    )
+
+
 @dataclass(frozen=True)
 class Turn:
     """One model turn: what was injected and what the model wrote itself."""
@@ -198,6 +322,8 @@ class Turn:
     continuation: str
     mode: PrefillMode | None
     output: ModelOutput
+    decoding: Decoding | None = None
+    placement: Placement | None = None
 
     @property
     def text(self) -> str:
@@ -225,23 +351,26 @@ async def model_turn(
         mode: How to deliver the prefix (see ``resolve_mode``).
         tools: Tools offered on this turn.
         tool_choice: Tool choice directive.
-        config: Generation settings for this turn.
+        config: Generation settings for this turn (a temperature set here wins; else
+            the user's, else greedy: see ``decoding_config``).
 
     Returns:
         The turn, and the assistant message to append to the conversation: its content is
         the prefix and continuation for native prefill (the model's turn as it stands in
-        its context), and its metadata holds the prefix, continuation and mode apart.
+        its context), and its metadata holds the prefix, continuation, mode, placement
+        of the prefix and the temperature apart.
     """
-    config = config or GenerateConfig()
+    config, decoding = decoding_config(model, config)
     resolved = resolve_mode(model, mode) if prefix else None
     sent_prefix = deliverable_prefix(prefix, model, resolved) if prefix and resolved else ""
+    placement = prefix_placement(messages, resolved)[0] if resolved else None
     request = with_prefix(messages, sent_prefix, resolved) if resolved else messages
     if resolved:
         config = request_config(model, resolved, config)
     output = await model.generate(
         request, tools=tools or [], tool_choice=tool_choice, config=config
     )
-    turn = Turn(sent_prefix, output.completion, resolved, output)
+    turn = Turn(sent_prefix, output.completion, resolved, output, decoding, placement)
     message = output.message.model_copy(
         update={
             "content": turn.text,
@@ -251,6 +380,8 @@ async def model_turn(
                     "prefix": sent_prefix,
                     "continuation": turn.continuation,
                     "mode": str(resolved) if resolved else None,
+                    "placement": str(placement) if placement else None,
+                    **decoding.record(),
                 },
             },
         }

@@ -6,6 +6,7 @@ Each solver is the package's (``ping_inspect.defences``); this file only exposes
 from inspect_ai.solver import Solver, solver
 
 from ping_inspect.defences import solvers as package
+from ping_inspect.defences.solvers import NOT_GIVEN
 
 
 @solver
@@ -22,7 +23,7 @@ def fewshot(benign: int = 5, harmful: int = 5) -> Solver:
 
 @solver
 def suffix(
-    prefix: str | None = None, prefix_file: str | None = None, preset: str | None = None
+    prefix: str = NOT_GIVEN, prefix_file: str = NOT_GIVEN, preset: str = NOT_GIVEN
 ) -> Solver:
     """The paper's suffix ablation: the prefix appended to the user turn."""
     return package.suffix(prefix=prefix, prefix_file=prefix_file, preset=preset)
@@ -43,9 +44,9 @@ def no_defence() -> Solver:
 @solver
 def defend(
     defences: str = "none",
-    prefix: str | None = None,
-    prefix_file: str | None = None,
-    preset: str | None = None,
+    prefix: str = NOT_GIVEN,
+    prefix_file: str = NOT_GIVEN,
+    preset: str = NOT_GIVEN,
     mode: str = "auto",
 ) -> Solver:
     """Any combination of defences, e.g. ``-S defences=ptst+ping``."""

@@ -6,13 +6,14 @@ The solver is ``ping_inspect.defences.ping``; this file only exposes it by path.
 from inspect_ai.solver import Solver, solver
 
 from ping_inspect import defences
+from ping_inspect.defences.solvers import NOT_GIVEN
 
 
 @solver
 def ping(
-    prefix: str | None = None,
-    prefix_file: str | None = None,
-    preset: str | None = None,
+    prefix: str = NOT_GIVEN,
+    prefix_file: str = NOT_GIVEN,
+    preset: str = NOT_GIVEN,
     mode: str = "auto",
 ) -> Solver:
     """PING: start every model turn of the agent with a safety prefix (see the package)."""

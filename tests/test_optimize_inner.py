@@ -74,6 +74,9 @@ def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, m
     inner = read_eval_log(logs["c002"][0])
     assert inner.status == "success" and len(inner.samples) == 8
     assert any(step.params.get("prefix") == BEST for step in inner.plan.steps)
+    # The inner runs decode greedily, as the paper's search did (no temperature chosen).
+    assert {(s.metadata["temperature"], s.metadata["temperature_source"])
+            for s in inner.samples} == {(0.0, "default")}
     # The transcripts: the generator's reply (first run), the batch with its logs and the
     # round's table (second run; its candidates came from the state, not the generator).
     infos = [e.data for e in sample.events if isinstance(e, InfoEvent)]

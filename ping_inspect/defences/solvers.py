@@ -1,7 +1,7 @@
 """Defences as solvers: each configures the sample's agent, then runs it.
 
 ``ping`` injects a prefix at the start of every model turn; ``suffix`` appends it to the
-user turn instead (the paper's ablation); ``ptst`` adds a safety block to the system
+last message instead (the paper's ablation); ``ptst`` adds a safety block to the system
 prompt; ``fewshot`` adds safety examples from the benchmark's validation split; ``guard``
 asks a ``guard`` model role about the task first and refuses when it is flagged;
 ``no_defence`` runs the agent as it is. ``defend`` composes any of them
@@ -23,13 +23,85 @@ from ping_inspect.defences.fewshot import fewshot_block
 from ping_inspect.defences.presets import DEFAULT_PRESET, DEFAULT_PRESETS, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
 from ping_inspect.defences.settings import DefenceSettings
-from ping_inspect.prefill import TURN_METADATA_KEY, PrefillMode, resolve_mode
+from ping_inspect.prefill import TURN_METADATA_KEY, PrefillMode, decoding_config, resolve_mode
 
 DEFENCES = ("none", "ping", "suffix", "ptst", "fewshot", "guard")
 
 
 class PrefixError(ValueError):
     """A prefix argument, file or preset that cannot be used."""
+
+
+MAX_PREFIX_CHARS = 4000
+"""Most characters a prefix may have (the paper's are under 300): a longer one is an error."""
+MAX_PREFIX_FILE_BYTES = 1_000_000
+"""Largest prefix file read (a ``ping_optimize`` YAML with its provenance is a few KB)."""
+
+_HOW_TO_PASS = (
+    "Pass the prefix as text with --solver-config ping.yaml (a YAML file holding "
+    "prefix: \"# As a responsible AI, ...\"), or -S prefix_file=prefix.txt, or quoted for "
+    "YAML: -S 'prefix=\"# ...\"' (only for text without commas: Inspect splits -S values "
+    "at commas, even inside quotes). Leave the argument out for the default preset."
+)
+
+
+class NotGiven:
+    """The default of a prefix argument the caller left out.
+
+    It tells "not given" apart from an explicit None: ``-S prefix=# As a ...`` reaches
+    the solver as None (YAML reads ``#`` as a comment) and must not quietly become the
+    default preset.
+    """
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+    def _repr_params_(self) -> None:
+        """Inspect records the argument as null in the log's plan."""
+        return None
+
+
+NOT_GIVEN: Any = NotGiven()
+"""Default of ``prefix``, ``prefix_file`` and ``preset`` in the defence solvers."""
+
+
+def solver_prefix_arguments(
+    prefix: Any, prefix_file: Any, preset: Any
+) -> tuple[str | None, str | None, str | None]:
+    """Check a defence solver's prefix arguments: each is left out or the text typed.
+
+    Returns:
+        The three arguments, None for those left out.
+
+    Raises:
+        PrefixError: an argument given as None (on the CLI: ``-S prefix=# ...`` or an
+            empty value), or as a number, bool, list or mapping (what YAML made of
+            ``3.10``, ``yes``, text with commas or colons).
+    """
+    named = {"prefix": prefix, "prefix_file": prefix_file, "preset": preset}
+    checked: dict[str, str | None] = {}
+    for name, value in named.items():
+        if isinstance(value, NotGiven):
+            checked[name] = None
+        elif value is None:
+            raise PrefixError(
+                f"{name} reached the solver as None. On the Inspect CLI, -S values are read "
+                f"as YAML, where '#' starts a comment: -S {name}=# As a responsible AI ... "
+                f"(or an empty -S {name}=) passes nothing, not your text. " + _HOW_TO_PASS
+            )
+        elif not isinstance(value, str):
+            raise PrefixError(_not_text(name, value))
+        else:
+            checked[name] = value
+    return checked["prefix"], checked["prefix_file"], checked["preset"]
+
+
+def _not_text(name: str, value: Any) -> str:
+    return (
+        f"{name} reached the solver as a {type(value).__name__} ({value!r}), not the text "
+        "you typed: Inspect reads -S values as YAML (3.10 becomes 3.1, yes becomes True) and "
+        "splits them at commas (a list) and 'key: value' (a mapping). " + _HOW_TO_PASS
+    )
 
 
 def load_prefix(
@@ -40,8 +112,11 @@ def load_prefix(
 ) -> tuple[str, str]:
     """Return the prefix and where it came from; the default preset if none is given.
 
+    A prefix has at most ``MAX_PREFIX_CHARS`` (4,000) characters; a prefix file is a
+    UTF-8 text file of at most ``MAX_PREFIX_FILE_BYTES`` (1 MB).
+
     Args:
-        prefix: The prefix text.
+        prefix: The prefix text (None: not given).
         prefix_file: A ``.txt`` file holding the prefix, or a ``.yaml``/``.json`` file
             with a ``prefix`` key (what ``ping_optimize`` writes).
         preset: The name of a published prefix (see ``PRESETS``).
@@ -49,17 +124,23 @@ def load_prefix(
             for WebDojo, a code prefix for RedCode and HumanEval).
 
     Raises:
-        PrefixError: more than one source, a prefix the CLI split apart, an unknown
-            preset, or a missing or malformed file.
+        PrefixError: more than one source, a prefix that is not text (what the CLI made
+            of it), empty or too long, an unknown preset, or a missing, empty, binary,
+            too large or malformed file.
     """
     given = [name for name, v in (("prefix", prefix), ("prefix_file", prefix_file),
                                   ("preset", preset)) if v is not None]
     if len(given) > 1:
         raise PrefixError(f"Give one of prefix, prefix_file or preset, not {' and '.join(given)}.")
     if prefix is not None:
-        return _prefix_argument(prefix), "argument"
+        return _bounded(_prefix_argument(prefix), "The prefix"), "argument"
     if prefix_file is not None:
-        return _prefix_from_file(Path(prefix_file)), f"file:{prefix_file}"
+        if not isinstance(prefix_file, str):
+            raise PrefixError(_not_text("prefix_file", prefix_file))
+        text = _prefix_from_file(Path(prefix_file))
+        return _bounded(text, f"The prefix in {prefix_file}"), f"file:{prefix_file}"
+    if preset is not None and not isinstance(preset, str):
+        raise PrefixError(_not_text("preset", preset))
     name = preset or DEFAULT_PRESETS.get(benchmark or "", DEFAULT_PRESET)
     if name not in PRESETS:
         raise PrefixError(f"Unknown preset '{name}'. Presets: {', '.join(PRESETS)}.")
@@ -67,34 +148,51 @@ def load_prefix(
 
 
 def _prefix_argument(prefix: Any) -> str:
-    if isinstance(prefix, list | dict):
-        raise PrefixError(
-            "The prefix reached the solver as a "
-            f"{type(prefix).__name__} ({prefix!r}): the Inspect CLI splits -S values at "
-            "commas and colons. Pass natural-language prefixes with --solver-config "
-            "ping.yaml (a YAML file with 'prefix: ...') or -S prefix_file=path.txt."
-        )
-    text = str(prefix)
-    if not text.strip():
+    if not isinstance(prefix, str):
+        raise PrefixError(_not_text("prefix", prefix))
+    if not prefix.strip():
         raise PrefixError("The prefix is empty; use no_defence to run without one.")
+    return prefix
+
+
+def _bounded(text: str, what: str) -> str:
+    if len(text) > MAX_PREFIX_CHARS:
+        raise PrefixError(
+            f"{what} has {len(text):,} characters; a prefix may have at most "
+            f"{MAX_PREFIX_CHARS:,} (MAX_PREFIX_CHARS). Is it the right file?"
+        )
     return text
 
 
 def _prefix_from_file(path: Path) -> str:
     if not path.is_file():
         raise PrefixError(f"Prefix file {path} does not exist.")
-    raw = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_PREFIX_FILE_BYTES:
+        raise PrefixError(
+            f"Prefix file {path} has {size:,} bytes; a prefix file may have at most "
+            f"{MAX_PREFIX_FILE_BYTES:,} (MAX_PREFIX_FILE_BYTES)."
+        )
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise PrefixError(f"Prefix file {path} is binary (it holds NUL bytes), not text.")
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PrefixError(
+            f"Prefix file {path} is not UTF-8 text (a binary file?): byte {err.start}."
+        ) from err
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         try:
-            data = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
+            doc = json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
         except (yaml.YAMLError, json.JSONDecodeError) as err:
             raise PrefixError(f"Prefix file {path} is not valid {path.suffix[1:]}: {err}") from err
-        if not isinstance(data, dict) or not isinstance(data.get("prefix"), str):
+        if not isinstance(doc, dict) or not isinstance(doc.get("prefix"), str):
             raise PrefixError(f"Prefix file {path} must hold a mapping with a string 'prefix' key.")
-        raw = data["prefix"]
+        raw = doc["prefix"]
     text = raw.rstrip("\n")
     if not text.strip():
-        raise PrefixError(f"Prefix file {path} holds no prefix.")
+        raise PrefixError(f"Prefix file {path} is empty: it holds no prefix.")
     return text
 
 
@@ -113,9 +211,9 @@ def parse_defences(defences: str | list[str]) -> list[str]:
 @solver
 def defend(
     defences: str | list[str] = "none",
-    prefix: str | None = None,
-    prefix_file: str | None = None,
-    preset: str | None = None,
+    prefix: str = NOT_GIVEN,
+    prefix_file: str = NOT_GIVEN,
+    preset: str = NOT_GIVEN,
     mode: str = "auto",
     fewshot_benign: int = 5,
     fewshot_harmful: int = 5,
@@ -126,9 +224,11 @@ def defend(
     Args:
         defences: Defence names joined with ``+`` (or a list): ``none``, ``ping``,
             ``suffix``, ``ptst``, ``fewshot``, ``guard``.
-        prefix: Prefix text for ``ping``/``suffix`` (use ``--solver-config`` on the CLI).
+        prefix: Prefix text for ``ping``/``suffix`` (use ``--solver-config`` on the CLI);
+            leave it out for the default. None, a number, bool, list or mapping is an
+            error (what the CLI's YAML made of ``# ...``, ``3.10``, ``yes``, commas).
         prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with
-            ``prefix``).
+            ``prefix``; UTF-8, at most 1 MB, a prefix of at most 4,000 characters).
         preset: Name of a published prefix (default: per benchmark, see ``ping``).
         mode: How ``ping`` delivers the prefix: ``auto``, ``native`` or ``user_suffix``.
         fewshot_benign: Benign validation examples shown by ``fewshot``.
@@ -137,6 +237,7 @@ def defend(
     """
     names = parse_defences(defences)
     uses_prefix = "ping" in names or "suffix" in names
+    prefix, prefix_file, preset = solver_prefix_arguments(prefix, prefix_file, preset)
     given = prefix is not None or prefix_file is not None or preset is not None
     # Check an explicit prefix now; the default preset depends on the sample's benchmark.
     explicit = load_prefix(prefix, prefix_file, preset) if uses_prefix and given else None
@@ -180,7 +281,8 @@ async def _guard_flags(state: TaskState, role: str) -> bool:
             f"The guard defence needs a model bound to the '{role}' role, e.g. "
             f"--model-role {role}=vllm/meta-llama/Llama-Guard-3-8B"
         ) from err
-    output = await guard_model.generate(GUARD_PROMPT.format(task=state.input_text))
+    config, _ = decoding_config(guard_model)
+    output = await guard_model.generate(GUARD_PROMPT.format(task=state.input_text), config=config)
     answer = output.completion.strip()
     first = answer.lower().split()[0].strip(".,:;\"'*") if answer else ""
     if first not in ("safe", "unsafe"):
@@ -207,9 +309,9 @@ def _refuse_by_guard(state: TaskState) -> TaskState:
 
 @solver
 def ping(
-    prefix: str | None = None,
-    prefix_file: str | None = None,
-    preset: str | None = None,
+    prefix: str = NOT_GIVEN,
+    prefix_file: str = NOT_GIVEN,
+    preset: str = NOT_GIVEN,
     mode: str = "auto",
 ) -> Solver:
     """PING: start every model turn of the agent with a safety prefix.
@@ -220,10 +322,12 @@ def ping(
     mode used is recorded in the sample's metadata and transcript.
 
     Args:
-        prefix: The prefix (on the CLI, pass text with commas or colons through
-            ``--solver-config ping.yaml``).
+        prefix: The prefix. On the CLI, ``-S`` values are YAML: pass text through
+            ``--solver-config ping.yaml`` (``-S prefix=# ...`` arrives as None, a
+            comment, and is an error, as are numbers, bools, lists and mappings).
         prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with a
-            ``prefix`` key, as written by ``ping_optimize``).
+            ``prefix`` key, as written by ``ping_optimize``; UTF-8, at most 1 MB,
+            a prefix of at most 4,000 characters).
         preset: A published prefix: ``web_llama``, ``web_glm``, ``web_qwen``,
             ``web_default``, ``code_llama``. Default: ``web_glm`` on WebDojo (and tasks
             of no known benchmark), ``code_llama`` on RedCode and HumanEval.
@@ -235,12 +339,16 @@ def ping(
 
 @solver
 def suffix(
-    prefix: str | None = None, prefix_file: str | None = None, preset: str | None = None
+    prefix: str = NOT_GIVEN, prefix_file: str = NOT_GIVEN, preset: str = NOT_GIVEN
 ) -> Solver:
-    """The paper's suffix ablation: the PING prefix appended to the user turn instead.
+    """The paper's suffix ablation: the PING prefix appended to the last message instead.
+
+    The prefix goes at the end of the message the model answers: the user turn, or in a
+    tool loop the last tool result (in the request only; the log's conversation keeps
+    the tool's own words, and each turn's metadata says where the prefix went).
 
     Args:
-        prefix: The prefix text.
+        prefix: The prefix text (passed as for ``ping``).
         prefix_file: File holding the prefix.
         preset: A published prefix name.
     """

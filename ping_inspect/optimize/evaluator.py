@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from ping_inspect.optimize.benchmarks import BenchmarkSpec, TaskRef
 from ping_inspect.optimize.state import write_atomically
+from ping_inspect.prefill import user_temperature
 
 SPEC_FILE, RESULTS_FILE, PROCESS_LOG = "spec.json", "results.json", "inner.log"
 DEFAULT_PARALLEL = 8
@@ -46,6 +47,10 @@ class TargetModel:
     def from_model(cls, model: Any) -> TargetModel:
         """Describe an Inspect ``Model`` (e.g. the outer eval's ``get_model()``)."""
         config = model.config.model_dump(exclude_none=True) if model.config else {}
+        # The eval's --temperature (or the task's) reaches the inner runs too; none: greedy.
+        temperature = user_temperature(model)
+        if temperature is not None:
+            config["temperature"] = temperature
         args = {k: v for k, v in (model.model_args or {}).items() if _shareable(k, v)}
         return cls(str(model), args, config, getattr(model, "explicit_base_url", None))
 

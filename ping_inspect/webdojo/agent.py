@@ -144,9 +144,8 @@ def _sample_seed(state: TaskState) -> int:
 
 
 def _turn_config(max_tokens: int, first_response: bool) -> GenerateConfig:
-    if first_response:
-        return GenerateConfig(temperature=0.0, max_tokens=FIRST_RESPONSE_TOKENS)
-    return GenerateConfig(max_tokens=max_tokens)
+    # No temperature: every turn is greedy unless the user chose one (agent_turn).
+    return GenerateConfig(max_tokens=FIRST_RESPONSE_TOKENS if first_response else max_tokens)
 
 
 @register_agent("webdojo")
