@@ -13,11 +13,29 @@ Lifecycle (nothing outlives the run that started it):
   ``shutdown_environment``. Should a process end without it, the Playwright driver exits
   with the process and takes Chromium with it.
 
-Network: nothing but the local site server is reached, by two fences. Chromium sends
-every request for a host other than 127.0.0.1 to a proxy address that refuses connections
-(a port this process holds bound but never listens on), so those fail at once, without a
-DNS lookup, whatever started them. Requests for other ports of 127.0.0.1, and every
-WebSocket, are refused by routes in each context. All of them are counted per sample.
+Network: the browser reaches the site server's origin (``http://127.0.0.1:<port>``) and
+nothing else. Four fences, each enough alone for what it covers:
+
+1. A route in each context aborts every request Playwright sees whose URL is not on the
+   origin (other ports, other loopback hosts, private, public and named hosts, ``file:``),
+   inside the browser, before a socket is opened or a name looked up. The pattern is
+   matched in the driver: the site's own requests never come to Python.
+2. Chromium sends everything but the origin to a proxy address that refuses connections
+   (a port this process holds bound but never listens on), loopback included: the bypass
+   list starts with ``<-loopback>``, which removes Chromium's implicit bypass of
+   ``localhost``, ``*.localhost``, ``[::1]`` and 127.0.0.0/8. This also covers what
+   Playwright does not see (preconnects, favicons, the browser's own background requests).
+3. Chromium's host resolver fails every host but 127.0.0.1, names and addresses alike
+   (``--host-resolver-rules``): a request that went direct would reach nothing, and no
+   DNS query leaves the browser.
+4. WebSockets are refused by a route, service workers are blocked (by Playwright, and
+   by the init script, which reports them), links and forms to ``javascript:`` URLs are
+   not followed (init script); Chromium itself refuses pages' navigations to ``file:``,
+   ``chrome:``, ``view-source:`` and top-level ``data:``. A tab that shows anything but
+   the origin, an empty page or Chromium's error page is emptied before it is read.
+
+Every refusal is counted per sample (``BrowserSession.blocked``): requests from their
+failure, the rest from the console message Chromium or the init script writes.
 
 Playwright is imported only when a browser is started, never at import time.
 """
@@ -80,7 +98,8 @@ NO_BYPASS = "<-loopback>"
 """Proxy bypass rule that removes Chromium's implicit one: without it ``localhost``,
 ``*.localhost``, ``[::1]`` and all of 127.0.0.0/8 would never go through the proxy."""
 HOST_RESOLVER_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-"""Every host name lookup fails inside Chromium, before any DNS query is sent."""
+"""Every host but 127.0.0.1 (names and IP addresses) fails to resolve inside Chromium,
+before any DNS query is sent; the proxy and the site server are on 127.0.0.1."""
 VIEWPORT = {"width": 1280, "height": 720}
 ACTION_TIMEOUT_MS = 5000
 NAVIGATION_TIMEOUT_MS = 30000
