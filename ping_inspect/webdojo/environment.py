@@ -245,6 +245,8 @@ class WebEnvironment:
         server = self.server(websites)
         browser = await self.browser()
         context = await browser.new_context(
+            # Only the site server goes direct. "<-loopback>" must come first: after the
+            # server's rule it sent the server, too, to the proxy (Chromium 156).
             proxy={"server": self._nowhere, "bypass": f"{NO_BYPASS},{server.host_port}"},
             viewport=VIEWPORT,
             service_workers="block",
