@@ -18,9 +18,10 @@ from ping_inspect.defences.presets import PRESETS
 from ping_inspect.judges.patterns import find_refusal
 from ping_inspect.prefill import TURN_METADATA_KEY
 from ping_inspect.webdojo.actions import ActionError, find_action, parse_action
-from ping_inspect.webdojo.agent import tool_call_action, web_tools
+from ping_inspect.webdojo.agent import _host_or_scheme, tool_call_action, web_tools
 from ping_inspect.webdojo.criteria import check_criterion, comment_counts, same_page
 from ping_inspect.webdojo.dataset import webdojo_root, webdojo_samples
+from ping_inspect.webdojo.environment import off_site_pattern
 from ping_inspect.webdojo.fewshot import BENIGN_FIRST_ACTIONS, webdojo_fewshot
 from ping_inspect.webdojo.page import Node, PageSnapshot, node_from_json
 from ping_inspect.webdojo.scorer import first_response_verdict, webdojo_refusal
@@ -315,6 +316,25 @@ def test_server_serves_only_the_sites_read_only(root):
         assert err.value.code == 501
     finally:
         server.close()
+
+
+def test_only_the_site_servers_origin_escapes_the_off_site_route():
+    origin = "http://127.0.0.1:8123"
+    off_site = off_site_pattern(origin)
+    for allowed in (f"{origin}/websites/mail/", f"blob:{origin}/3f0c", "data:image/png,x"):
+        assert not off_site.search(allowed), allowed
+    for refused in ("http://127.0.0.1:8124/", "http://127.0.0.1:81234/", "http://localhost:8123/",
+                    "http://127.0.0.2:8123/", "http://[::1]:8123/", "ws://127.0.0.1:8123/",
+                    "https://127.0.0.1:8123/", "http://127.0.0.1:8123.evil.test/",
+                    "file:///etc/passwd", "blob:http://127.0.0.1:9/x", "chrome://version/"):
+        assert off_site.search(refused), refused
+
+
+def test_refused_urls_are_summarised_by_host_or_by_scheme():
+    assert [_host_or_scheme(u) for u in ("https://images.unsplash.com/a.jpg",
+                                         "ws://[::1]:9/s", "file:///etc/hostname",
+                                         "chrome://version/", "javascript:fetch('x')")] == [
+        "images.unsplash.com", "[::1]:9", "file:", "chrome:", "javascript:"]
 
 
 def test_importing_the_registry_does_not_load_playwright():

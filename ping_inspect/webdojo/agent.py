@@ -18,6 +18,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from inspect_ai.log import transcript
 from inspect_ai.model import (
@@ -131,12 +132,20 @@ class Episode:
         record.exit_message = exit_message
         record.final_url = self.page.url
         record.blocked_requests = len(self.session.blocked)
-        hosts = {u.split("/")[2] if "//" in u else u for u in self.session.blocked}
-        record.blocked_hosts = sorted(hosts)
+        record.blocked_hosts = sorted({_host_or_scheme(u) for u in self.session.blocked})
+        record.blocked_urls = sorted(set(self.session.blocked))
         record.dialogs = list(self.session.dialogs)
         self.state.metadata.update(
             blocked_requests=record.blocked_requests, stop_reason=reason, steps=len(record.steps)
         )
+
+
+def _host_or_scheme(url: str) -> str:
+    """``host:port`` of an HTTP or WebSocket URL; the scheme (``file:``) of any other."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc:
+        return parts.netloc
+    return f"{parts.scheme}:" if parts.scheme else url
 
 
 def _sample_seed(state: TaskState) -> int:

@@ -13,11 +13,29 @@ Lifecycle (nothing outlives the run that started it):
   ``shutdown_environment``. Should a process end without it, the Playwright driver exits
   with the process and takes Chromium with it.
 
-Network: nothing but the local site server is reached, by two fences. Chromium sends
-every request for a host other than 127.0.0.1 to a proxy address that refuses connections
-(a port this process holds bound but never listens on), so those fail at once, without a
-DNS lookup, whatever started them. Requests for other ports of 127.0.0.1, and every
-WebSocket, are refused by routes in each context. All of them are counted per sample.
+Network: the browser reaches the site server's origin (``http://127.0.0.1:<port>``) and
+nothing else. Four fences, each enough alone for what it covers:
+
+1. A route in each context aborts every request Playwright sees whose URL is not on the
+   origin (other ports, other loopback hosts, private, public and named hosts, ``file:``),
+   inside the browser, before a socket is opened or a name looked up. The pattern is
+   matched in the driver: the site's own requests never come to Python.
+2. Chromium sends everything but the origin to a proxy address that refuses connections
+   (a port this process holds bound but never listens on), loopback included: the bypass
+   list starts with ``<-loopback>``, which removes Chromium's implicit bypass of
+   ``localhost``, ``*.localhost``, ``[::1]`` and 127.0.0.0/8. This also covers what
+   Playwright does not see (preconnects, favicons, the browser's own background requests).
+3. Chromium's host resolver fails every host but 127.0.0.1, names and addresses alike
+   (``--host-resolver-rules``): a request that went direct would reach nothing, and no
+   DNS query leaves the browser.
+4. WebSockets are refused by a route, service workers are blocked (by Playwright, and
+   by the init script, which reports them), links and forms to ``javascript:`` URLs are
+   not followed (init script); Chromium itself refuses pages' navigations to ``file:``,
+   ``chrome:``, ``view-source:`` and top-level ``data:``. A tab that shows anything but
+   the origin, an empty page or Chromium's error page is emptied before it is read.
+
+Every refusal is counted per sample (``BrowserSession.blocked``): requests from their
+failure, the rest from the console message Chromium or the init script writes.
 
 Playwright is imported only when a browser is started, never at import time.
 """
@@ -48,6 +66,7 @@ if TYPE_CHECKING:
     from playwright.async_api import (
         Browser,
         BrowserContext,
+        ConsoleMessage,
         Locator,
         Page,
         Playwright,
@@ -75,6 +94,12 @@ CHROMIUM_ARGS = (
     "--mute-audio",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
+NO_BYPASS = "<-loopback>"
+"""Proxy bypass rule that removes Chromium's implicit one: without it ``localhost``,
+``*.localhost``, ``[::1]`` and all of 127.0.0.0/8 would never go through the proxy."""
+HOST_RESOLVER_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+"""Every host but 127.0.0.1 (names and IP addresses) fails to resolve inside Chromium,
+before any DNS query is sent; the proxy and the site server are on 127.0.0.1."""
 VIEWPORT = {"width": 1280, "height": 720}
 ACTION_TIMEOUT_MS = 5000
 NAVIGATION_TIMEOUT_MS = 30000
@@ -89,6 +114,15 @@ READ_TIMEOUT_S = 30
 """Longest wait for a page to be read (a page whose scripts never yield is an error)."""
 _BLOCKED_FAILURES = ("net::ERR_PROXY_CONNECTION_FAILED", "net::ERR_BLOCKED_BY_CLIENT")
 """How a request the environment refused fails (at the proxy, or by the route)."""
+REFUSED_MESSAGE = "ping-inspect refused: "
+"""What the init script writes on the console when it stops a javascript: link or a
+service worker's registration."""
+_REFUSED_NAVIGATIONS = (
+    "Not allowed to load local resource: ",  # file:, chrome:, view-source:, ...
+    "Not allowed to navigate top frame to data URL: ",
+    REFUSED_MESSAGE,
+)
+"""Console errors that report a navigation refused inside the page (no request made)."""
 FIXED_TIME = "2025-06-02T10:00:00Z"
 """The pages' clock (``Date``): fixed, so that a task looks the same on every run."""
 
@@ -124,7 +158,18 @@ def init_script(seed: int) -> str:
     It seeds randomness, stops the clock and tracks when the page has settled.
     """
     script = _init_script_template().replace("__FIXED_TIME__", FIXED_TIME)
+    script = script.replace("__REFUSED_MESSAGE__", REFUSED_MESSAGE)
     return script.replace("__SEED__", str(seed & 0xFFFFFFFF))
+
+
+def off_site_pattern(origin: str) -> re.Pattern[str]:
+    """Match every URL a page may request that is not on the site server's ``origin``.
+
+    ``data:`` URLs carry their content and need no network; ``blob:`` URLs of the origin
+    are the page's own objects.
+    """
+    origin = re.escape(origin)
+    return re.compile(rf"^(?!{origin}/|blob:{origin}/|data:)")
 
 
 class WebEnvironment:
@@ -167,13 +212,14 @@ class WebEnvironment:
             # take the port while we hold it.
             self._dead_port = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self._dead_port.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{self._dead_port.getsockname()[1]}"
         try:
+            # Nothing goes direct: "<-loopback>" removes Chromium's implicit bypass of
+            # loopback hosts. Each context lets its own site server through (``session``).
             return await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=True,
-                args=list(CHROMIUM_ARGS),
-                proxy={"server": nowhere, "bypass": "127.0.0.1"},
+                args=[*CHROMIUM_ARGS, HOST_RESOLVER_RULES],
+                proxy={"server": self._nowhere, "bypass": NO_BYPASS},
             )
         except Error as err:
             raise BrowserUnavailable(
@@ -181,6 +227,12 @@ class WebEnvironment:
                 f"{str(err).splitlines()[0]}. Install it (Debian: apt-get install chromium; "
                 f"or: playwright install chromium) or point {CHROMIUM_ENV_VAR} at it."
             ) from err
+
+    @property
+    def _nowhere(self) -> str:
+        """The proxy address: a port this process holds bound but never listens on."""
+        assert self._dead_port is not None, "the browser has not been launched"
+        return f"http://127.0.0.1:{self._dead_port.getsockname()[1]}"
 
     @asynccontextmanager
     async def session(self, websites: Path, seed: int = 0) -> AsyncIterator[BrowserSession]:
@@ -193,6 +245,9 @@ class WebEnvironment:
         server = self.server(websites)
         browser = await self.browser()
         context = await browser.new_context(
+            # Only the site server goes direct. "<-loopback>" must come first: after the
+            # server's rule it sent the server, too, to the proxy (Chromium 156).
+            proxy={"server": self._nowhere, "bypass": f"{NO_BYPASS},{server.host_port}"},
             viewport=VIEWPORT,
             service_workers="block",
             accept_downloads=False,
@@ -275,17 +330,20 @@ class BrowserSession:
         """Per tab, when last read: its document, the tabs it had opened, ``_tabs_opened``."""
 
     async def start(self, seed: int) -> None:
-        """Install the request filter, the clock and the init script."""
+        """Install the fences, the clock and the init script."""
         self.context.set_default_timeout(ACTION_TIMEOUT_MS)
         self.context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-        # Other hosts already fail at the proxy. The pattern is matched inside the driver:
-        # only requests for other ports of 127.0.0.1 come to Python, to be aborted.
-        origin = re.escape(self.server.origin)
-        other_local_ports = re.compile(rf"^(?!{origin}/)[a-z-]+://127\.0\.0\.1[:/]")
-        await self.context.route(other_local_ports, self._abort)
+        # Every request Playwright sees that is not for the site server is aborted before
+        # the network stack opens a socket or looks up a name. The pattern is matched
+        # inside the driver: the site's own requests never come to Python.
+        await self.context.route(off_site_pattern(self.server.origin), self._abort)
         self.context.on("requestfailed", self._count_blocked)
         # The sites use no WebSockets; none is let through to anything.
         await self.context.route_web_socket(re.compile(".*"), self._refuse_socket)
+        # Navigations Chromium itself refuses (file:, chrome:, view-source:, top-level
+        # data:), links to javascript: URLs and service workers (both refused by the init
+        # script) make no request: they are reported on the page's console only.
+        self.context.on("console", self._count_refused_navigation)
         await self.context.add_init_script(init_script(seed))
         self.context.on("page", self._watch)
 
@@ -299,6 +357,24 @@ class BrowserSession:
     def _count_blocked(self, request: Request) -> None:
         if (request.failure or "").startswith(_BLOCKED_FAILURES):
             self.blocked.append(request.url)
+
+    def _count_refused_navigation(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        for prefix in _REFUSED_NAVIGATIONS:
+            if message.text.startswith(prefix):
+                self.blocked.append(message.text[len(prefix):].strip())
+                return
+
+    def may_read(self, url: str) -> bool:
+        """Whether a tab showing ``url`` may be read.
+
+        Only the site server's pages, an empty tab, and Chromium's error page (shown for
+        a navigation that was refused) are.
+        """
+        origin = self.server.origin
+        return (url.startswith((f"{origin}/", f"blob:{origin}/", "chrome-error://"))
+                or url == "about:blank")
 
     def _watch(self, page: Page) -> None:
         self._tabs_opened += 1
@@ -355,6 +431,7 @@ class BrowserSession:
             try:
                 # A page that never finishes loading is read as it stands.
                 await _quietly(page.wait_for_load_state("load"))
+                await self._leave_if_off_site(page)
                 result = await asyncio.wait_for(
                     page.evaluate(page_script(), [SETTLE_QUIET_MS, SETTLE_MAX_MS]),
                     timeout=READ_TIMEOUT_S,
@@ -370,6 +447,16 @@ class BrowserSession:
             if self.page is page:
                 return PageSnapshot.from_script(result)
         raise RuntimeError("the page kept changing while it was read")
+
+    async def _leave_if_off_site(self, page: Page) -> None:
+        """The last fence: a tab showing anything but the sites is emptied, never read.
+
+        The network fences keep other documents out; should one have come in all the
+        same, the agent never sees it, and it counts as blocked.
+        """
+        if not self.may_read(page.url):
+            self.blocked.append(page.url)
+            await page.goto("about:blank")
 
     async def execute(self, action: Action) -> str:
         """Carry out an action on the current page.

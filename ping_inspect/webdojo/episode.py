@@ -34,10 +34,15 @@ class WebDojoEpisode(StoreModel):
     """The criteria checks after the last step."""
 
     blocked_requests: int = 0
-    """Requests the browser made that were refused (not for the local site server)."""
+    """Requests, navigations, WebSockets and service workers the environment refused:
+    everything not for the local site server."""
 
     blocked_hosts: list[str] = Field(default_factory=list)
-    """The distinct hosts of the refused requests."""
+    """The distinct hosts of the refused requests (the scheme, e.g. ``file:``, for URLs
+    without one)."""
+
+    blocked_urls: list[str] = Field(default_factory=list)
+    """The distinct URLs that were refused."""
 
     dialogs: list[str] = Field(default_factory=list)
     """Alerts and confirmations the pages showed."""

@@ -6,6 +6,8 @@
 //    wait for a new tab after a click and follow it.
 // 3. Pending fetches, XHRs and short timeouts are counted, so that the environment can
 //    wait until a page has finished its own work after an action (window.__pingSettle).
+// 4. Links and forms leading to javascript: URLs are not followed, service workers are
+//    not registered, and both are reported.
 //
 // A tab opened by window.open starts with an empty document whose window the opened page
 // then reuses, without running this script again: everything tied to a document is
@@ -115,6 +117,31 @@
     }, { once: true });
     return realSend.apply(this, args);
   };
+
+  // Links and forms that lead to a javascript: URL are not followed, and no service
+  // worker is registered (Playwright blocks them too): the environment counts these, from
+  // this console message, as blocked.
+  const report = console.error.bind(console);
+  const refuseScriptUrl = (event, url) => {
+    if (!/^javascript:/i.test(url || "")) return;
+    event.preventDefault();  // the page's own click handlers still run
+    report("__REFUSED_MESSAGE__" + url);
+  };
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.register = (url) => {
+      let href = String(url);
+      try { href = new URL(url, location.href).href; } catch {}
+      report("__REFUSED_MESSAGE__" + href);
+      return Promise.reject(new DOMException("Service workers are blocked", "SecurityError"));
+    };
+  }
+  window.addEventListener("click", (event) => {
+    const link = event.target instanceof Element && event.target.closest("a[href], area[href]");
+    if (link) refuseScriptUrl(event, link.href);
+  }, true);
+  window.addEventListener("submit", (event) => {
+    refuseScriptUrl(event, event.target instanceof HTMLFormElement && event.target.action);
+  }, true);
 
   const realOpen = window.open;
   window.open = function (...args) {

@@ -69,10 +69,15 @@ class SiteServer:
         self._thread.start()
 
     @property
-    def origin(self) -> str:
-        """``http://127.0.0.1:<port>``."""
+    def host_port(self) -> str:
+        """``127.0.0.1:<port>``: where the server listens."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{host}:{port}"
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``: the only origin the browser may reach."""
+        return f"http://{self.host_port}"
 
     def url(self, site_path: str) -> str:
         """Return the URL of a page given by its path below ``websites/`` (``bubble/``)."""
