@@ -308,6 +308,8 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
 
 def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
     """Refuse a few-shot cell that would score a sample its few-shot block shows."""
+    from inspect_ai.util import Store
+
     from ping_inspect.agents import AgentSpec
     from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, has_fewshot
     from ping_inspect.defences.solvers import fewshot
@@ -315,7 +317,9 @@ def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
     if not has_fewshot(benchmark):
         return  # the defence itself says so when a sample runs
     counts = pyinspect.signature(fewshot).parameters  # the grid uses fewshot's defaults
-    spec = AgentSpec(benchmark=benchmark, args={"data_dir": cell.task_args.get("data_dir")})
+    # Its own store: outside a sample, a StoreModel would write to a shared one.
+    spec = AgentSpec(store=Store(), benchmark=benchmark,
+                     args={"data_dir": cell.task_args.get("data_dir")})
     try:
         examples = fewshot_examples(spec, counts["benign"].default, counts["harmful"].default)
         check_not_shown(examples, [(s.id, s.metadata or {}) for s in task.dataset])
