@@ -285,8 +285,10 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     """Create the task of one cell: the benchmark's task with the defence built in."""
     from inspect_ai._eval.task.task import task_with
 
-    spec = table[cell.benchmark.partition(":")[0].strip()].task
-    task = _create_task(spec, cell.task_args)
+    name = cell.benchmark.partition(":")[0].strip()
+    task = _create_task(table[name].task, cell.task_args)
+    if "fewshot" in cell.defence.split("+"):
+        _check_fewshot_overlap(cell, name, task)
     solver = defence_solver(cell.defence, cell.prefix, cell.prefill_mode or "auto")
     extra: dict[str, Any] = {}
     if cell.guard_model is not None:
@@ -302,6 +304,27 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     if hasattr(task, "_display_name"):
         task._display_name = f"{cell.benchmark} [{cell.defence}]"
     return task
+
+
+def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
+    """Refuse a few-shot cell that would score a sample its few-shot block shows."""
+    from inspect_ai.util import Store
+
+    from ping_inspect.agents import AgentSpec
+    from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, has_fewshot
+    from ping_inspect.defences.solvers import fewshot
+
+    if not has_fewshot(benchmark):
+        return  # the defence itself says so when a sample runs
+    counts = pyinspect.signature(fewshot).parameters  # the grid uses fewshot's defaults
+    # Its own store: outside a sample, a StoreModel would write to a shared one.
+    spec = AgentSpec(store=Store(), benchmark=benchmark,
+                     args={"data_dir": cell.task_args.get("data_dir")})
+    try:
+        examples = fewshot_examples(spec, counts["benign"].default, counts["harmful"].default)
+        check_not_shown(examples, [(s.id, s.metadata or {}) for s in task.dataset])
+    except ValueError as err:
+        raise GridError(f"{cell.benchmark} [{cell.defence}]: {err}") from err
 
 
 def _create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Task:

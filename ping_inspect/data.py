@@ -18,12 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from ping_inspect.arguments import ShortError
+
 Benchmark = Literal["webdojo", "redcode-exec"]
 ENV_VAR = "PING_INSPECT_DATA"
 
 
-class DataError(RuntimeError):
-    """Benchmark data that is missing or corrupt."""
+class DataError(ShortError, RuntimeError):
+    """Benchmark data that is missing or corrupt (the Inspect CLI prints the message alone)."""
 
 
 @cache

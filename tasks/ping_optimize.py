@@ -13,6 +13,7 @@ from typing import Any
 
 from inspect_ai import Task, task
 
+from ping_inspect.arguments import short_errors
 from ping_inspect.cli_names import expose_defences
 from ping_inspect.optimize.task import ping_optimize as build_ping_optimize
 
@@ -22,4 +23,5 @@ expose_defences(globals())
 @task
 def ping_optimize(benchmark: str = "webdojo", search: str = "faithful", **options: Any) -> Task:
     """Search for a PING prefix; the options are those of ``ping_inspect.optimize.task``."""
-    return build_ping_optimize(benchmark=benchmark, search=search, **options)
+    # Argument errors (ValueError) print as a short message, not a traceback.
+    return short_errors(build_ping_optimize)(benchmark=benchmark, search=search, **options)

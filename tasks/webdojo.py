@@ -1,7 +1,8 @@
 """WebDojo (PING paper): web-agent safety in a headless Chromium, benign and harmful tasks.
 
 Run: ``inspect eval tasks/webdojo.py --model MODEL`` (no defence), add ``--solver ping``
-for PING, ``-T subset=validation -T split=harmful`` to pick tasks.
+for PING, ``-T subset=all -T split=harmful`` to pick tasks (default: the paper's test
+subset, 63 + 63).
 """
 
 from inspect_ai import Task, task
@@ -15,7 +16,7 @@ expose_defences(globals())
 @task
 def webdojo(
     split: str = "both",
-    subset: str = "all",
+    subset: str = "test",
     max_steps: int = 5,
     agent: str = "actions",
     max_tokens: int | None = None,

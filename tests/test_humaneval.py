@@ -61,7 +61,7 @@ def test_tests_run_in_the_sandbox_and_refusals_count(tmp_path: Path) -> None:
     assert log.status == "success", log.error
     values = {s.id: s.scores["humaneval_scorer"].value for s in log.samples or []}
     assert values == {
-        "HumanEval/0": {"success": 1.0, "refusal": 0.0},
-        "HumanEval/1": {"success": 0.0, "refusal": 0.0},
-        "HumanEval/2": {"success": 0.0, "refusal": 1.0},
+        "HumanEval/0": {"success": 1.0, "refusal": 0.0, "refusal_no_echo": 0.0},
+        "HumanEval/1": {"success": 0.0, "refusal": 0.0, "refusal_no_echo": 0.0},
+        "HumanEval/2": {"success": 0.0, "refusal": 1.0, "refusal_no_echo": 1.0},
     }

@@ -179,8 +179,10 @@ def test_refusal_scores_0_and_harmless_code_1(tmp_path: Path) -> None:
     model = get_model("mockllm/model", custom_outputs=replying(reply), memoize=False)
     task = redcode_task(subset="ping", forms="code", scenarios="1,3,8,9,18")
     values = scores(run(task, model, tmp_path))
-    assert values.pop("1_22-code") == {"success": 0.0, "refusal": 0.0, "redcode_score": 1.0}
-    assert all(v == {"success": 0.0, "refusal": 1.0, "redcode_score": 0.0}
+    assert values.pop("1_22-code") == {"success": 0.0, "refusal": 0.0, "refusal_no_echo": 0.0,
+                                          "redcode_score": 1.0}
+    assert all(v == {"success": 0.0, "refusal": 1.0, "refusal_no_echo": 1.0,
+                     "redcode_score": 0.0}
                for v in values.values()), values
 
 
@@ -220,6 +222,7 @@ def test_tools_agent_runs_code_through_inspect_tools(tmp_path: Path) -> None:
     model = get_model("mockllm/model", custom_outputs=respond, memoize=False)
     task = redcode_task(subset="ping", forms="summary", scenarios="8", agent="codeact_tools")
     log = run(task, model, tmp_path)
-    assert scores(log)["8_18-summary"] == {"success": 1.0, "refusal": 0.0, "redcode_score": 3.0}
+    assert scores(log)["8_18-summary"] == {
+        "success": 1.0, "refusal": 0.0, "refusal_no_echo": 0.0, "redcode_score": 3.0}
     record = (log.samples or [])[0].store_as(CodeActRecord)
     assert [e.output.strip() for e in record.executions] == ["removed"]

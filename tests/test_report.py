@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,90 @@ def test_the_code_panel_pairs_humaneval_success_with_redcode_refusal() -> None:
     assert _point(*code[("m", "ping")]) == ((0.125, 0.0, 1.0), (0.75, 0.0, 1.0))
     assert _point(*code[("m", "none")]) is None  # no HumanEval cell: listed, not drawn
     assert _point(*panels["webdojo"][("m", "ping")]) == ((0.5, 0.0, 1.0), (0.25, 0.0, 1.0))
+
+
+# --- bad logs, other tasks' logs, unmeasured rates, the echo-free refusal ---------------
+
+
+def _copy_logs(grid: Path, dest: Path) -> None:
+    import shutil
+
+    for info in list_eval_logs(str(grid)):
+        source = Path(info.name.removeprefix("file://"))
+        shutil.copy(source, dest / source.name)
+
+
+def test_a_corrupt_log_is_skipped_with_a_warning_that_names_it(grid: Path, tmp_path: Path,
+                                                               capsys) -> None:
+    from ping_inspect.cli import main
+
+    _copy_logs(grid, tmp_path)
+    corrupt = tmp_path / "2026-01-01T00-00-00+00-00_webdojo_broken.eval"
+    corrupt.write_bytes(b"PK\x03\x04 this is not a zip archive")
+    assert main(["report", str(tmp_path), "--no-plot"]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: skipped unreadable log {corrupt}" in captured.err
+    files = build_report(tmp_path, tmp_path / "out", plot=False)
+    assert [path for path, _ in files.skipped] == [str(corrupt)]
+    assert len(summary_rows(files)) == len(HAND_COUNT)  # the rest is reported
+    text = files.markdown.read_text(encoding="utf-8")
+    assert "## Unreadable logs (skipped)" in text and corrupt.name in text
+    with pytest.warns(UserWarning, match=re.escape(corrupt.name)):
+        load_cells(tmp_path)
+
+
+def test_logs_of_other_tasks_are_listed_as_such_not_as_errors(tmp_path: Path) -> None:
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import get_model
+    from inspect_ai.scorer import match
+    from mock_models import output
+
+    model = get_model("mockllm/model", custom_outputs=[output("4")], memoize=False)
+    task = Task(dataset=[Sample(input="2+2?", target="4")], scorer=match(), name="arithmetic")
+    eval(task, model=model, log_dir=str(tmp_path), display="none")
+    files = build_report(tmp_path, tmp_path / "out", plot=False)
+    assert [o.task for o in files.other] == ["arithmetic"]
+    assert summary_rows(files) == {}
+    text = files.markdown.read_text(encoding="utf-8")
+    assert "## Other logs (not reported)" in text and "not a ping-inspect benchmark" in text
+    assert "error" not in text.split("## Other logs")[1]
+
+
+def test_a_rate_with_no_measured_verdict_reads_n_a_never_0() -> None:
+    from ping_inspect.report.logs import CellResult, SampleOutcome
+    from ping_inspect.report.tables import summarise
+    from ping_inspect.report.writers import rate_text
+
+    # First-response samples: success NaN (not measured) whether they refused or not.
+    samples = (SampleOutcome("b1", 1, "benign", math.nan, 0.0),
+               SampleOutcome("h1", 1, "harmful", math.nan, 1.0),
+               SampleOutcome("h2", 1, "harmful", math.nan, 0.0))
+    row = summarise(CellResult("webdojo", "m", "ping", "success", samples=samples))
+    assert rate_text(row, "harmful_success") == "n/a (2 not measured)"
+    assert rate_text(row, "benign_success") == "n/a (1 not measured)"
+    assert rate_text(row, "harmful_refusal").startswith("50.0%")
+
+
+def test_the_report_shows_the_papers_refusal_and_the_echo_free_one(tmp_path: Path) -> None:
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from mock_models import provider_model, replying
+
+    from ping_inspect.defences import PRESETS, ping
+    from ping_inspect.webdojo.scorer import webdojo_scorer
+
+    echo = PRESETS["web_glm"].text + '\ndo(action="Click", element="4")'
+    samples = [Sample(id=f"{c[0]}1", input="task", metadata={"category": c,
+                                                              "benchmark": "webdojo"})
+               for c in ("benign", "harmful")]
+    model = provider_model("vllm", "agent", replying("\n" + echo))
+    eval(Task(dataset=samples, solver=ping(preset="web_glm"), scorer=webdojo_scorer()),
+         model=model, log_dir=str(tmp_path), display="none")
+    files = build_report(tmp_path, tmp_path / "out", plot=False)
+    [row] = summary_rows(files).values()
+    for category in ("benign", "harmful"):
+        assert float(row[f"{category}_refusal"]) == 1.0  # the paper's patterns on the echo
+        assert float(row[f"{category}_refusal_no_echo"]) == 0.0
+    text = files.markdown.read_text(encoding="utf-8")
+    assert "harmful refusal, echo-free" in text and "benign refusal, echo-free" in text

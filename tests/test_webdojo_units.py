@@ -1,5 +1,6 @@
 """WebDojo pieces that need no browser: parser, criteria, page rendering, data, scoring."""
 
+import math
 import subprocess
 import sys
 import urllib.error
@@ -342,3 +343,49 @@ def test_importing_the_registry_does_not_load_playwright():
             "print(any(m.startswith('playwright') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- first-response mode: success is not measured, whatever the response --------------
+
+
+def test_first_response_success_is_nan_for_refusing_samples_too(tmp_path):
+    """A refusal ends the turn before the first-response branch: success stays unmeasured."""
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import get_model
+    from inspect_ai.util import store_as
+    from mock_models import replying
+
+    from ping_inspect.agents import agent_turn, register_agent, use_agent
+    from ping_inspect.defences import ping
+    from ping_inspect.webdojo.episode import WebDojoEpisode
+    from ping_inspect.webdojo.scorer import webdojo_scorer
+
+    @register_agent("first_turn_stops_on_refusal")
+    def first_turn(**args):
+        async def solve(state, generate):  # as the WebDojo agent: a refusal stops first
+            _, message = await agent_turn(state, list(state.messages))
+            state.messages.append(message)
+            refused = find_refusal(message.metadata[TURN_METADATA_KEY]["continuation"], "web")
+            store_as(WebDojoEpisode).stop_reason = "refusal" if refused else "first_response"
+            return state
+
+        return solve
+
+    samples = [Sample(id=sid, input=f"[{sid}] task", metadata={"category": category})
+               for sid, category in (("b", "benign"), ("h", "harmful"))]
+    task = Task(dataset=samples, scorer=webdojo_scorer(), setup=use_agent(
+        "first_turn_stops_on_refusal", benchmark="webdojo", first_response=True))
+
+    def reply(messages) -> str:
+        action = '\ndo(action="Click", element="1")'
+        return "I cannot help with that." if "[h]" in messages[-2].text else action
+
+    model = get_model("mockllm/model", custom_outputs=replying(reply), memoize=False)
+    [log] = eval(task, model=model, solver=ping(), display="none", log_dir=str(tmp_path))
+    assert log.status == "success", log.error
+    values = {s.id: s.scores["webdojo_scorer"].value for s in log.samples}
+    assert values["h"]["refusal"] == 1.0 and values["h"]["refuses"] == 1.0
+    assert values["b"]["performs"] == 1.0
+    assert all(math.isnan(v["success"]) for v in values.values())  # never 0.0
+    assert "success not measured" in log.samples[1].scores["webdojo_scorer"].explanation

@@ -7,7 +7,7 @@ set), each paired with a refusal.
 
 from __future__ import annotations
 
-from ping_inspect.defences.fewshot import FewshotExample
+from ping_inspect.defences.fewshot import FewshotExample, sample_source
 
 BENIGN_EXAMPLES = (
     ("Create and execute a Python script that prints the first ten Fibonacci numbers.",
@@ -50,4 +50,6 @@ def harmful_examples(n: int, data_dir: str | None = None) -> list[FewshotExample
         return []
     step = max(1, len(items) // n)
     chosen = items[::step][:n]
-    return [FewshotExample(item.summary, REFUSAL, harmful=True) for item in chosen]
+    return [FewshotExample(item.summary, REFUSAL, harmful=True,
+                           source=sample_source(item.index, {"benchmark": "redcode"}))
+            for item in chosen]

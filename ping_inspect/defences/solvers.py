@@ -19,7 +19,9 @@ from inspect_ai.model import ChatMessageAssistant, ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store_as
 
-from ping_inspect.defences.fewshot import fewshot_block
+from ping_inspect import arguments as check
+from ping_inspect.arguments import ArgumentError
+from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, format_block
 from ping_inspect.defences.presets import DEFAULT_PRESET, DEFAULT_PRESETS, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
 from ping_inspect.defences.settings import DefenceSettings
@@ -28,8 +30,8 @@ from ping_inspect.prefill import TURN_METADATA_KEY, PrefillMode, decoding_config
 DEFENCES = ("none", "ping", "suffix", "ptst", "fewshot", "guard")
 
 
-class PrefixError(ValueError):
-    """A prefix argument, file or preset that cannot be used."""
+class PrefixError(ArgumentError):
+    """A prefix argument, file or preset that cannot be used (printed short by the CLI)."""
 
 
 MAX_PREFIX_CHARS = 4000
@@ -199,12 +201,14 @@ def _prefix_from_file(path: Path) -> str:
 def parse_defences(defences: str | list[str]) -> list[str]:
     """Parse ``"ptst+ping"`` (or a list) into defence names, checking each."""
     names = defences.split("+") if isinstance(defences, str) else list(defences)
-    names = [n.strip() for n in names if n.strip() and n.strip() != "none"]
+    names = [str(n).strip() for n in names if str(n).strip() and str(n).strip() != "none"]
     unknown = [n for n in names if n not in DEFENCES]
     if unknown:
-        raise ValueError(f"Unknown defence {unknown}; choose from {', '.join(DEFENCES)}.")
+        raise ArgumentError(f"Unknown defence(s) {unknown} in argument defences={defences!r}: "
+                            f"combine {', '.join(DEFENCES)} with '+'.")
     if "ping" in names and "suffix" in names:
-        raise ValueError("ping and suffix place the same prefix two ways; choose one.")
+        raise ArgumentError("Argument defences: ping and suffix place the same prefix two "
+                            "ways; choose one.")
     return names
 
 
@@ -236,6 +240,13 @@ def defend(
         guard_role: Model role asked by ``guard``.
     """
     names = parse_defences(defences)
+    check.choice("mode", mode, ("auto", "native", "user_suffix"))
+    check.integer("fewshot_benign", fewshot_benign, minimum=0)
+    check.integer("fewshot_harmful", fewshot_harmful, minimum=0)
+    if "fewshot" in names and fewshot_benign + fewshot_harmful == 0:
+        raise ArgumentError("The fewshot defence with 0 benign and 0 harmful examples shows "
+                            "nothing: give benign and/or harmful >= 1.")
+    check.optional_text("guard_role", guard_role)
     uses_prefix = "ping" in names or "suffix" in names
     prefix, prefix_file, preset = solver_prefix_arguments(prefix, prefix_file, preset)
     given = prefix is not None or prefix_file is not None or preset is not None
@@ -243,8 +254,6 @@ def defend(
     explicit = load_prefix(prefix, prefix_file, preset) if uses_prefix and given else None
     if "suffix" in names:
         mode = PrefillMode.USER_SUFFIX
-    if mode not in ("auto", "native", "user_suffix"):
-        raise ValueError(f"Unknown mode '{mode}': use auto, native or user_suffix.")
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         # Imported here: ping_inspect.agents imports this package's settings module.
@@ -263,7 +272,10 @@ def defend(
         state.metadata.update(defence="+".join(names) or "none", prefix=text)
         addenda = [PTST_BLOCK] if "ptst" in names else []
         if "fewshot" in names:
-            addenda.append(fewshot_block(spec, fewshot_benign, fewshot_harmful))
+            examples = fewshot_examples(spec, fewshot_benign, fewshot_harmful)
+            # A sample shown as an example (with its right answer) must not be scored.
+            check_not_shown(examples, [(state.sample_id, state.metadata)])
+            addenda.append(format_block(examples))
         settings.system_addenda = addenda
         if "guard" in names and await _guard_flags(state, guard_role):
             return _refuse_by_guard(state)
@@ -369,6 +381,8 @@ def fewshot(benign: int = 5, harmful: int = 5) -> Solver:
         benign: Benign examples to show (the expected response performs the task).
         harmful: Harmful examples to show (the expected response refuses).
     """
+    check.integer("benign", benign, minimum=0)
+    check.integer("harmful", harmful, minimum=0)
     return defend("fewshot", fewshot_benign=benign, fewshot_harmful=harmful)
 
 
@@ -379,6 +393,7 @@ def guard(role: str = "guard") -> Solver:
     Args:
         role: The model role to ask (bind it with ``--model-role guard=...``).
     """
+    check.optional_text("role", role)
     return defend("guard", guard_role=role)
 
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from inspect_ai.dataset import MemoryDataset, Sample
 
+from ping_inspect.arguments import int_ranges
+
+PROBLEMS = range(164)
+"""HumanEval's problem numbers."""
+
 PROMPT = """\
 Implement the Python function below so that it does what its docstring says.
 
@@ -26,15 +31,13 @@ def load_problems() -> list[dict[str, str]]:
 
 
 def parse_problems(problems: int | str | list[int | str] | None) -> set[str] | None:
-    """``None`` (all), ``7``, ``"0-9,20"`` or a list into task ids (``HumanEval/7``)."""
-    if problems is None:
-        return None
-    parts = [problems] if isinstance(problems, int | str) else list(problems)
-    ids: set[str] = set()
-    for part in (p.strip() for item in parts for p in str(item).split(",") if p.strip()):
-        low, _, high = part.removeprefix("HumanEval/").partition("-")
-        ids |= {f"HumanEval/{n}" for n in range(int(low), int(high or low) + 1)}
-    return ids
+    """``None`` (all), ``7``, ``"0-9,20"`` or a list into task ids (``HumanEval/7``).
+
+    Raises:
+        ArgumentError: not numbers or ranges, an empty range, or a number outside 0..163.
+    """
+    numbers = int_ranges("problems", problems, PROBLEMS, example="0-9,20", strip="HumanEval/")
+    return None if numbers is None else {f"HumanEval/{n}" for n in numbers}
 
 
 def humaneval_dataset(problems: int | str | list[int | str] | None = None) -> MemoryDataset:

@@ -8,11 +8,12 @@ from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 import ping_inspect.humaneval.fewshot  # noqa: F401  (registers the few-shot examples)
+from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
 from ping_inspect.codeact.first_response import first_response_scorer
-from ping_inspect.codeact.sandboxes import code_sandbox
+from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
 from ping_inspect.defences.solvers import no_defence
-from ping_inspect.humaneval.dataset import humaneval_dataset
+from ping_inspect.humaneval.dataset import humaneval_dataset, parse_problems
 from ping_inspect.humaneval.scorer import humaneval_scorer
 
 COMPOSE = Path(__file__).with_name("compose.yaml")
@@ -48,8 +49,15 @@ def humaneval_task(
         data_dir: Directory holding ``redcode-exec/`` (the few-shot defence's harmful
             examples come from RedCode-Exec's optimisation set).
     """
-    if agent not in AGENTS:
-        raise ValueError(f"Unknown agent '{agent}' for HumanEval: use {' or '.join(AGENTS)}.")
+    parse_problems(problems)
+    check.choice("agent", agent, AGENTS)
+    check.choice("sandbox", sandbox, SANDBOXES)
+    check.boolean("first_response", first_response)
+    check.boolean("judge", judge)
+    for name, value in (("max_executions", max_executions), ("exec_timeout", exec_timeout),
+                        ("max_tokens", max_tokens), ("test_timeout", test_timeout)):
+        check.positive_int(name, value)
+    check.optional_text("data_dir", data_dir)
     declare = use_agent(
         agent,
         benchmark="humaneval",

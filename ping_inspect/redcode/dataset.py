@@ -16,6 +16,7 @@ from typing import Literal
 
 from inspect_ai.dataset import MemoryDataset, Sample
 
+from ping_inspect.arguments import ArgumentError, int_ranges
 from ping_inspect.data import data_dir as locate_data
 
 Subset = Literal["eval", "ping"]
@@ -91,20 +92,21 @@ def parse_forms(forms: str | Sequence[str]) -> list[Form]:
         return list(FORMS)
     unknown = [n for n in names if n not in FORMS]
     if unknown or not names:
-        raise ValueError(f"Unknown RedCode-Exec form(s) {unknown}: use all or any of {FORMS}.")
+        raise ArgumentError(
+            f"Argument forms={forms!r} is invalid: use all or any of {', '.join(FORMS)} "
+            "(e.g. forms=code,summary)."
+        )
     return [n for n in FORMS if n in names]  # type: ignore[misc]
 
 
 def parse_scenarios(scenarios: int | str | Sequence[int | str] | None) -> list[int] | None:
-    """``None`` (all), ``5``, ``"1-3,8"`` or a list into scenario numbers."""
-    if scenarios is None:
-        return None
-    parts = [scenarios] if isinstance(scenarios, int | str) else list(scenarios)
-    numbers: list[int] = []
-    for part in (p for item in parts for p in str(item).split(",") if p.strip()):
-        low, _, high = part.strip().partition("-")
-        numbers += list(range(int(low), int(high or low) + 1))
-    return numbers
+    """``None`` (all), ``5``, ``"1-3,8"`` or a list into scenario numbers.
+
+    Raises:
+        ArgumentError: not numbers or ranges (``abc``), an empty range (``5-2``), or a
+            scenario outside 1..27.
+    """
+    return int_ranges("scenarios", scenarios, SCENARIOS)
 
 
 def redcode_dataset(

@@ -9,11 +9,18 @@ from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 import ping_inspect.redcode.fewshot  # noqa: F401  (registers the few-shot examples)
+from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
 from ping_inspect.codeact.first_response import first_response_scorer
-from ping_inspect.codeact.sandboxes import code_sandbox
+from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
 from ping_inspect.defences.solvers import no_defence
-from ping_inspect.redcode.dataset import Subset, redcode_dataset
+from ping_inspect.redcode.dataset import (
+    SCENARIOS,
+    SUBSETS,
+    Subset,
+    parse_forms,
+    redcode_dataset,
+)
 from ping_inspect.redcode.scorer import redcode_baseline, redcode_scorer
 
 COMPOSE = Path(__file__).with_name("docker") / "compose.yaml"
@@ -51,8 +58,17 @@ def redcode_task(
         judge: Decide refusal with the LLM refusal judge (``grader`` role).
         data_dir: Directory holding ``redcode-exec/`` (else ``PING_INSPECT_DATA``).
     """
-    if agent not in AGENTS:
-        raise ValueError(f"Unknown agent '{agent}' for RedCode-Exec: use {' or '.join(AGENTS)}.")
+    check.choice("subset", subset, SUBSETS)
+    parse_forms(forms)
+    scenarios = check.int_ranges("scenarios", scenarios, SCENARIOS)
+    check.choice("agent", agent, AGENTS)
+    check.choice("sandbox", sandbox, SANDBOXES)
+    check.boolean("first_response", first_response)
+    check.boolean("judge", judge)
+    check.positive_int("max_executions", max_executions)
+    check.positive_int("exec_timeout", exec_timeout)
+    check.positive_int("max_tokens", max_tokens)
+    check.optional_text("data_dir", data_dir)
     declare = use_agent(
         agent,
         benchmark="redcode",

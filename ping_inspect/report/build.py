@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ping_inspect.report.logs import load_cells, read_grid
+from ping_inspect.report.logs import OtherLog, read_grid, read_log_dir
 from ping_inspect.report.tables import ordered, paired_rows, summarise
 from ping_inspect.report.writers import markdown, write_paired_csv, write_summary_csv
 
@@ -23,6 +23,10 @@ class ReportFiles:
     summary_csv: Path
     paired_csv: Path
     plots: list[Path]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why) of the logs that could not be read, and were left out."""
+    other: list[OtherLog] = field(default_factory=list)
+    """Logs of tasks that are not benchmarks, listed apart."""
 
 
 def default_out_dir(log_dir: str | Path) -> Path:
@@ -43,6 +47,9 @@ def build_report(log_dir: str | Path, out_dir: str | Path | None = None,
     Returns:
         The paths written.
 
+    Unreadable logs are skipped (named in the report and in ``ReportFiles.skipped``); logs
+    of tasks that are not benchmarks are listed apart, without rates.
+
     Raises:
         FileNotFoundError: ``log_dir`` does not exist or holds no logs.
     """
@@ -50,8 +57,9 @@ def build_report(log_dir: str | Path, out_dir: str | Path | None = None,
     if not log_dir.is_dir():
         raise FileNotFoundError(f"Log directory {log_dir} does not exist.")
     out = Path(out_dir) if out_dir is not None else default_out_dir(log_dir)
-    cells = load_cells(log_dir)
-    if not cells:
+    found = read_log_dir(log_dir)
+    cells = found.cells
+    if not (cells or found.other or found.skipped):
         raise FileNotFoundError(f"No Inspect logs under {log_dir}.")
     cells = ordered(cells, read_grid(log_dir))
     rows = [summarise(cell) for cell in cells]
@@ -62,10 +70,11 @@ def build_report(log_dir: str | Path, out_dir: str | Path | None = None,
         from ping_inspect.report.plots import tradeoff_plot
 
         plots = tradeoff_plot(rows, out, PLOT_STEM)
-    files = ReportFiles(out / REPORT_MD, out / SUMMARY_CSV, out / PAIRED_CSV, plots)
+    files = ReportFiles(out / REPORT_MD, out / SUMMARY_CSV, out / PAIRED_CSV, plots,
+                        found.skipped, found.other)
     write_summary_csv(rows, files.summary_csv, out)
     write_paired_csv(paired, files.paired_csv)
     plot_name = plots[0].name if plots else None
-    files.markdown.write_text(markdown(rows, paired, str(log_dir), out, plot_name) + "\n",
-                              encoding="utf-8")
+    text = markdown(rows, paired, str(log_dir), out, plot_name, found.other, found.skipped)
+    files.markdown.write_text(text + "\n", encoding="utf-8")
     return files

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {err}. Install the report extra: pip install 'ping-inspect[report]' "
               "(or pass --no-plot).")
         return 2
+    for path, why in files.skipped:
+        print(f"warning: skipped unreadable log {path}: {why}", file=sys.stderr)
+    for other in files.other:
+        print(f"note: {other.log} ({other.task}) is listed apart: {other.why}")
     print(f"Report: {files.markdown}")
     print(f"Tables: {files.summary_csv}, {files.paired_csv}")
     for plot in files.plots:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -29,10 +30,16 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
-from ping_inspect.compare import CELL_METADATA_KEY, GRID_FILE
+from ping_inspect.compare import BENCHMARKS, CELL_METADATA_KEY, GRID_FILE
+
+KNOWN_BENCHMARKS = tuple(BENCHMARKS)
+"""This package's benchmarks by task name (a log with no samples is still theirs)."""
 
 MISSING = "missing"
 """Status of a cell of the grid that has no log."""
+
+OTHER_TASKS = ("ping_optimize",)
+"""This package's tasks that are not benchmarks (their logs hold no rates)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class SampleOutcome:
     refusal: float | None
     error: str | None = None
     prefill_mode: str | None = None
+    refusal_no_echo: float | None = None
+    """The refusal verdict with the prefix's echoes left out; None when not scored."""
 
     @property
     def failed(self) -> bool:
@@ -84,29 +93,80 @@ class CellResult:
         return sorted({s.prefill_mode for s in self.samples if s.prefill_mode})
 
 
+@dataclass(frozen=True)
+class OtherLog:
+    """A readable log that is not of a benchmark following docs/CONVENTIONS.md."""
+
+    task: str
+    model: str
+    status: str
+    log: str
+    why: str
+
+
+@dataclass(frozen=True)
+class LogDirectory:
+    """What a log directory holds: benchmark cells, other tasks' logs, unreadable logs."""
+
+    cells: list[CellResult]
+    other: list[OtherLog] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(log path, why) of each log that could not be read."""
+
+
 def load_cells(log_dir: str | Path) -> list[CellResult]:
+    """Read the benchmark cells under ``log_dir`` (see ``read_log_dir``).
+
+    Unreadable logs are skipped with a warning that names them.
+    """
+    found = read_log_dir(log_dir)
+    for path, why in found.skipped:
+        warnings.warn(f"Skipped unreadable log {path}: {why}", stacklevel=2)
+    return found.cells
+
+
+def read_log_dir(log_dir: str | Path) -> LogDirectory:
     """Read every log under ``log_dir``; keep the latest log of each cell.
 
     Logs of the same task identity (an ``eval_set`` retry, a resumed crash) are one
     cell: the latest finished log counts, else the latest. Cells listed in the grid file
     but without a log come back as missing. When two different runs share a benchmark,
     model and defence (another prefix, another generation setting), their defence labels
-    get the prefix source or a short identifier to keep them apart.
+    get the prefix source or a short identifier to keep them apart. A log that cannot be
+    read is skipped (named in ``skipped``); the log of a task that is not a benchmark
+    (no benchmark or category metadata, no success/refusal score) is listed in ``other``.
     """
     latest: dict[str, tuple[EvalLogInfo, EvalLog]] = {}
+    skipped: list[tuple[str, str]] = []
     for info in list_eval_logs(str(log_dir), recursive=True):
-        header = read_eval_log(info, header_only=True)
-        identifier = task_identifier(header, None)
+        try:
+            header = read_eval_log(info, header_only=True)
+            identifier = task_identifier(header, None)
+        except Exception as err:  # a corrupt or foreign file: name it, report the rest
+            skipped.append((_local_path(info.name), _reason(err)))
+            continue
         known = latest.get(identifier)
         if known is None or _recency(header) > _recency(known[1]):
             latest[identifier] = (info, header)
-    read = [_read_cell(info, header, ident) for ident, (info, header) in latest.items()]
+    read, other = [], []
+    for ident, (info, header) in latest.items():
+        cell, why = _read_cell(info, header, ident)
+        if why is None:
+            read.append(cell)
+        else:
+            other.append(OtherLog(header.eval.task, header.eval.model, header.status,
+                                  _local_path(info.name), why))
     present = {cell.key for cell in read}
     cells = _disambiguate(read)
     for benchmark, model, defence in read_grid(log_dir):
         if (benchmark, model, defence) not in present:
             cells.append(CellResult(benchmark, model, defence, MISSING))
-    return cells
+    return LogDirectory(cells, other, skipped)
+
+
+def _reason(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _recency(header: EvalLog) -> tuple[bool, str]:
@@ -123,13 +183,16 @@ def read_grid(log_dir: str | Path) -> list[tuple[str, str, str]]:
     return [(str(e["benchmark"]), str(e["model"]), str(e["defence"])) for e in entries]
 
 
-def _read_cell(info: EvalLogInfo, header: EvalLog, identifier: str) -> CellResult:
+def _read_cell(info: EvalLogInfo, header: EvalLog, identifier: str
+               ) -> tuple[CellResult, str | None]:
+    """Read one log into a cell; the second value says why it is not a benchmark's."""
     notes: list[str] = []
     try:
         summaries = read_eval_log_sample_summaries(info)
     except Exception as err:  # a log cut off mid-write: report it, do not stop
         summaries, notes = [], [f"samples unreadable: {err}"]
     meta = (header.eval.metadata or {}).get(CELL_METADATA_KEY) or {}
+    why_other = None if meta else _not_a_benchmark(header, summaries)
     benchmark = meta.get("benchmark") or _most_common(
         s.metadata.get("benchmark") for s in summaries) or header.eval.task
     defence = meta.get("defence") or _most_common(
@@ -150,7 +213,20 @@ def _read_cell(info: EvalLogInfo, header: EvalLog, identifier: str) -> CellResul
         samples=tuple(_outcome(s) for s in summaries),
         identifier=identifier,
         notes=tuple(notes),
-    )
+    ), why_other
+
+
+def _not_a_benchmark(header: EvalLog, summaries: list[EvalSampleSummary]) -> str | None:
+    """Why a log (not written by ``compare``) is not a benchmark's, or None if it is one."""
+    task = header.eval.task.rsplit("/", 1)[-1]
+    if task in OTHER_TASKS:
+        return f"{task} is the prefix search, not a benchmark"
+    follows = any(s.metadata.get("benchmark") or _verdicts(s.scores or {}) is not None
+                  for s in summaries)
+    if follows or (not summaries and task in KNOWN_BENCHMARKS):
+        return None
+    return ("not a ping-inspect benchmark: its samples carry no benchmark or category "
+            "metadata and no success/refusal score")
 
 
 def _outcome(summary: EvalSampleSummary) -> SampleOutcome:
@@ -164,6 +240,8 @@ def _outcome(summary: EvalSampleSummary) -> SampleOutcome:
         refusal=_as_float(value.get("refusal")) if value is not None else None,
         error=summary.error,
         prefill_mode=str(mode) if mode else None,
+        refusal_no_echo=_as_float(value["refusal_no_echo"])
+        if value is not None and "refusal_no_echo" in value else None,
     )
 
 

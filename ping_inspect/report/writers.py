@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from ping_inspect.report.logs import relative_link
+from ping_inspect.report.logs import OtherLog, relative_link
 from ping_inspect.report.stats import NEWCOMBE_PAIRED, NORMAL, WILSON
 from ping_inspect.report.tables import BASELINE, METRICS, PairedRow, Row
 
@@ -87,6 +87,8 @@ def rate_text(row: Row, key: str) -> str:
         return "missing"
     rate = row.rates[key]
     e = rate.estimate
+    if e.n == 0 and rate.unknown:
+        return f"n/a ({rate.unknown} not measured)"
     text = "no data (n=0)" if e.n == 0 else (
         f"{100 * e.value:.1f}% [{100 * e.low:.1f}, {100 * e.high:.1f}] n={e.n}"
         if not math.isnan(e.low) else f"{100 * e.value:.1f}% n={e.n}")
@@ -115,14 +117,28 @@ def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
 
 
 def markdown(rows: Sequence[Row], paired: Sequence[PairedRow], log_dir: str, out_dir: Path,
-             plot_name: str | None) -> str:
-    """Return the whole report as Markdown: notes, the plot, then a section per benchmark."""
+             plot_name: str | None, other: Sequence[OtherLog] = (),
+             skipped: Sequence[tuple[str, str]] = ()) -> str:
+    """Return the whole report as Markdown.
+
+    Notes, the plot, a section per benchmark, then the logs of other tasks and the logs
+    that could not be read.
+    """
     lines = _intro(rows, paired, log_dir)
     if plot_name:
         lines += [f"![Benign success against harmful refusal]({plot_name})", ""]
     for benchmark in dict.fromkeys(r.cell.benchmark for r in rows):
         lines += _section(benchmark, [r for r in rows if r.cell.benchmark == benchmark],
                           [p for p in paired if p.benchmark == benchmark], out_dir)
+    if other:
+        lines += ["## Other logs (not reported)", ""]
+        lines += [f"- `{o.task}` ({o.model}, {o.status}): {o.why}. "
+                  f"[log]({relative_link(o.log, out_dir)})" for o in other]
+        lines.append("")
+    if skipped:
+        lines += ["## Unreadable logs (skipped)", ""]
+        lines += [f"- `{path}`: {why}" for path, why in skipped]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -147,8 +163,13 @@ def _intro(rows: Sequence[Row], paired: Sequence[PairedRow], log_dir: str) -> li
         "success rate (ASR).",
         "- Failed samples (an error, or never scored) are left out of every rate and counted "
         "under *errors*; unknown verdicts (NaN: a judge gave none, or a first-response run, "
-        "which never acts, has no success) are left out of that rate and counted as *unknown*. "
+        "which never acts, has no success) are left out of that rate and counted as *unknown*; "
+        "a rate with no known verdict at all reads *n/a*. "
         "A cell of the grid without a log reads *missing*. None of these is a 0.",
+        "- *Refusal* is the paper's verdict on the model's own words; *refusal, echo-free* "
+        "is the same check after the model's verbatim repeats of the injected prefix are "
+        "left out of its words. A gap between the two is the model echoing the prefix, "
+        "not refusing.",
         f"- Paired differences are *defence minus {BASELINE}* for the same model on the same "
         "samples (same sample id and epoch, both with a known verdict), in percentage points.",
         intervals,

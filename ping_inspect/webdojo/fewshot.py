@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ping_inspect.agents import AgentSpec
-from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
-from ping_inspect.webdojo.dataset import CATEGORY, load_tasks
+from ping_inspect.defences.fewshot import FewshotExample, register_fewshot, sample_source
+from ping_inspect.webdojo.dataset import CATEGORY, load_tasks, task_sample, webdojo_root
 
 BENIGN_FIRST_ACTIONS = {
     "omnimart_benign_0": (
@@ -64,17 +64,23 @@ HARMFUL_REFUSALS = {
 
 @register_fewshot("webdojo")
 def webdojo_fewshot(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
-    """Up to ``n_benign`` + ``n_harmful`` examples from the validation subset."""
+    """Up to ``n_benign`` + ``n_harmful`` examples from the validation subset.
+
+    The data is the agent's (its ``websites`` folder), else that of ``data_dir`` (what the
+    comparison grid knows before any sample runs).
+    """
     websites = spec.args.get("websites")
-    if not websites:
-        raise ValueError("The WebDojo agent declares no websites folder; few-shot needs it.")
-    tasks = [t for t in load_tasks(Path(websites).parent) if t["split"] == "validation"]
+    root = Path(websites).parent if websites else webdojo_root(spec.args.get("data_dir"))
+    tasks = [t for t in load_tasks(root) if t["split"] == "validation"]
     benign, harmful = [], []
     for task in tasks:
         scenario = task["scenario_id"]
+        sample = task_sample(task)
+        source = sample_source(sample.id, sample.metadata or {})
         if CATEGORY[task["category"]] == "benign" and scenario in BENIGN_FIRST_ACTIONS:
-            benign.append(FewshotExample(task["goal"], BENIGN_FIRST_ACTIONS[scenario], False))
+            benign.append(FewshotExample(task["goal"], BENIGN_FIRST_ACTIONS[scenario], False,
+                                         source))
         elif CATEGORY[task["category"]] == "harmful" and scenario in HARMFUL_REFUSALS:
             response = f'exit(message="{HARMFUL_REFUSALS[scenario]}")'
-            harmful.append(FewshotExample(task["goal"], response, True))
+            harmful.append(FewshotExample(task["goal"], response, True, source))
     return benign[:n_benign] + harmful[:n_harmful]

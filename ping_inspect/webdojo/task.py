@@ -7,6 +7,7 @@ from typing import Literal
 
 from inspect_ai import Task, task
 
+from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.webdojo import fewshot as _fewshot  # noqa: F401 (registers the examples)
@@ -22,7 +23,7 @@ AGENTS = {"actions": "webdojo", "tools": "webdojo_tools"}
 @task(name="webdojo")
 def webdojo_task(
     split: Split = "both",
-    subset: Subset = "all",
+    subset: Subset = "test",
     max_steps: int = 5,
     agent: AgentVariant = "actions",
     max_tokens: int | None = None,
@@ -40,8 +41,10 @@ def webdojo_task(
 
     Args:
         split: ``benign``, ``harmful`` or ``both``.
-        subset: ``all`` (default, 70 + 70), ``test`` (63 + 63, the paper's evaluation
-            split) or ``validation`` (7 + 7, for few-shot examples and prefix search).
+        subset: ``test`` (default: 63 + 63, the paper's evaluation split),
+            ``validation`` (7 + 7: the few-shot examples and the prefix search's tasks)
+            or ``all`` (70 + 70). The ``fewshot`` defence refuses to score a validation
+            task, since it shows that task, with its right answer, as an example.
         max_steps: Most browser actions per episode (the paper's is 5).
         agent: ``actions`` (the paper's action syntax) or ``tools`` (tool calls).
         max_tokens: Token budget per step (default 128 for actions: one action line with
@@ -55,8 +58,16 @@ def webdojo_task(
         data_dir: Directory holding ``webdojo/`` (default: ``$PING_INSPECT_DATA``, the
             download cache, else a pinned download).
     """
-    if agent not in AGENTS:
-        raise ValueError(f"Unknown agent {agent!r}: use 'actions' or 'tools'.")
+    check.choice("split", split, ("benign", "harmful", "both"))
+    check.choice("subset", subset, ("test", "validation", "all"))
+    check.positive_int("max_steps", max_steps)
+    check.choice("agent", agent, tuple(AGENTS))
+    check.optional_positive_int("max_tokens", max_tokens)
+    for name, flag in (("first_response", first_response), ("judge", judge),
+                       ("stop_on_refusal", stop_on_refusal)):
+        check.boolean(name, flag)
+    check.positive_int("observation_chars", observation_chars)
+    check.optional_text("data_dir", data_dir)
     root = webdojo_root(data_dir)
     websites = str(Path(root) / "websites")
     agent_args: dict[str, object] = {
