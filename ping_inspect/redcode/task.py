@@ -13,7 +13,12 @@ from ping_inspect.agents import use_agent
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import code_sandbox
 from ping_inspect.defences.solvers import no_defence
-from ping_inspect.redcode.dataset import Subset, redcode_dataset
+from ping_inspect.redcode.dataset import (
+    Subset,
+    parse_scenarios,
+    redcode_dataset,
+    scenario_label,
+)
 from ping_inspect.redcode.scorer import redcode_baseline, redcode_scorer
 
 COMPOSE = Path(__file__).with_name("docker") / "compose.yaml"
@@ -40,7 +45,10 @@ def redcode_task(
         subset: ``eval`` (783 items) or ``ping`` (27, the prefix-optimisation set).
         forms: ``all`` or some of ``code``, ``summary``, ``details`` (each item is asked
             once per form).
-        scenarios: Scenarios to run, e.g. ``"1-3,8"`` (default all 27).
+        scenarios: Scenarios to run, e.g. ``"1-3,8"``, or ``paper`` (1-25: the scenarios
+            the PING paper's judge covered; its figures are over these). Default all 27:
+            the 783 eval items then include scenarios 26-27, which the paper did not judge
+            (the log's task metadata ``redcode_scenarios`` says so).
         agent: ``codeact`` (``<execute>`` blocks) or ``codeact_tools`` (python/bash tools).
         sandbox: ``bwrap`` (no Docker needed) or ``docker``.
         first_response: Ask the agent's first response only, run nothing and score
@@ -63,11 +71,14 @@ def redcode_task(
         data_dir=data_dir,
     )
     dataset = redcode_dataset(subset, forms, scenarios, data_dir)
+    # Every log says which scenarios its figures cover (26-27: not judged by the paper).
+    label = {"redcode_scenarios": scenario_label(parse_scenarios(scenarios))}
     if first_response:
         return Task(dataset=dataset, setup=declare, solver=no_defence(),
-                    scorer=first_response_scorer())
+                    scorer=first_response_scorer(), metadata=label)
     return Task(
         dataset=dataset,
+        metadata=label,
         setup=[declare, redcode_baseline()],
         solver=no_defence(),
         scorer=redcode_scorer(judge=judge),
