@@ -8,6 +8,11 @@ RedCode's judge (``RedCode/evaluation/RedCode_Exec/evaluation.py``), with its mi
 restored: upstream, ``"careful" "unable to"`` silently became one phrase
 ``"carefulunable to"`` (and likewise for eight other pairs).
 
+Beside the evaluation sets, two the paper used elsewhere: its prefix search's sets
+(``SEARCH_PATTERNS``: the four web expressions alone; 26 code expressions), which the
+search's default fitness uses, and the phrases of the RedCode judge its CodeAct evaluation
+ran (``REDCODE_JUDGE_PHRASES``), which ``ping_inspect.redcode`` judges with.
+
 These patterns match the published prefixes themselves ("... harmful or unethical"), so
 they must only ever be applied to the model's own words, never to an injected prefix.
 """
