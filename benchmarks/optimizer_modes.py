@@ -15,6 +15,11 @@ The table gives the evaluations (prefix x task pairs, one first response each) t
 mode asked for, and each winner's held-out fitness with a bootstrap interval. Target:
 racing within 0.05 of faithful's held-out fitness with at most 0.35 of its evaluations.
 
+Candidates are scored by ``--fitness`` (default ``paper``: the PING paper's search
+patterns; ``evaluation``: the benchmark's evaluation scorer; ``judge``: the LLM refusal
+judge, ``--grader MODEL``), which the table's heading and the JSON name; the cache keeps
+each fitness's values apart.
+
 Each seed draws racing's stage order, its re-check tasks and the report tasks anew; the
 table shows every seed and the mean (one run is noisy: the report set has a few dozen
 tasks per category). Every (prefix, task) value is cached in a JSON file (``--cache``),
@@ -24,6 +29,7 @@ a real inner Inspect eval (logs under ``--work-dir``).
     PING_INSPECT_DATA=../shared/data python benchmarks/optimizer_modes.py
     python benchmarks/optimizer_modes.py --model transformers/smollm2 --report 28
     python benchmarks/optimizer_modes.py --model vllm/my-agent --benchmark redcode
+    python benchmarks/optimizer_modes.py --fitness evaluation     # the earlier figures' scoring
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import asyncio
 import json
 import math
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,6 +50,8 @@ from ping_inspect.optimize import (
     CachingEvaluator,
     Job,
     PrefixSearch,
+    SearchFitness,
+    SearchProgress,
     SearchSettings,
     StateStore,
     SubprocessEvaluator,
@@ -111,6 +120,11 @@ def parse_args() -> argparse.Namespace:
                         metavar="KEY=VALUE", help="model argument of the target")
     parser.add_argument("--max-connections", type=int, help="target's concurrent requests")
     parser.add_argument("--pool", help="file of candidates (YAML/JSON list or one per line)")
+    parser.add_argument("--fitness", default=SearchFitness.PAPER.value,
+                        choices=[f.value for f in SearchFitness],
+                        help="how candidates are scored (default paper: the paper's search "
+                             "patterns)")
+    parser.add_argument("--grader", help="the refusal judge's model (with --fitness judge)")
     parser.add_argument("--heldout", type=int, default=7,
                         help="racing's re-check tasks per category (default 7)")
     parser.add_argument("--report", type=int, default=None,
@@ -147,14 +161,24 @@ async def run_mode(mode: str, args: argparse.Namespace, spec, evaluator, pool, s
                    heldout, work_dir: Path, seed: int) -> dict[str, Any]:
     stages = tuple(int(s) for s in args.stages.split(",")) if args.stages else spec.race_stages
     settings = SearchSettings(mode=mode, stages=stages, eta=args.eta, finalists=args.finalists,
-                              tie_tasks=args.tie_tasks,
+                              tie_tasks=args.tie_tasks, fitness=args.fitness,
                               heldout_per_category=args.heldout if mode == "racing" else 0,
                               seed=seed, threshold=spec.threshold)
     state_dir = work_dir / f"state-{mode}-{seed}"
     shutil.rmtree(state_dir, ignore_errors=True)  # count a whole run; the cache makes it cheap
     search = PrefixSearch(spec, settings, evaluator, None, StateStore(state_dir, mode, {}),
-                          selection, heldout if mode == "racing" else (), pool)
+                          selection, heldout if mode == "racing" else (), pool,
+                          progress=_printer(f"seed {seed} {mode}"))
     return await search.run()
+
+
+def _printer(label: str):
+    """Print the search's progress on stderr (no Inspect display runs around this script)."""
+
+    def show(progress: SearchProgress) -> None:
+        print(f"  [{label}] {progress.text()}", file=sys.stderr, flush=True)
+
+    return show
 
 
 async def compare_once(args, spec, evaluator, pool, selection, work_dir: Path,
@@ -195,7 +219,11 @@ async def main() -> None:
         pool = default_pool(args.benchmark)
     work_dir = Path(args.work_dir)
     cache = Path(args.cache) if args.cache else work_dir / "cache.json"
-    inner = SubprocessEvaluator(spec, target, work_dir / "evals", max_tasks=args.parallel)
+    if args.fitness == SearchFitness.JUDGE.value and not args.grader:
+        raise SystemExit("--fitness judge needs --grader MODEL (the refusal judge).")
+    grader = TargetModel(args.grader) if args.grader else None
+    inner = SubprocessEvaluator(spec, target, work_dir / "evals", max_tasks=args.parallel,
+                                fitness=args.fitness, grader=grader)
     evaluator = CachingEvaluator(inner, cache, f"{spec.name}:{target.key}")
     selection = selection_refs(spec)
     runs = [await compare_once(args, spec, evaluator, pool, selection, work_dir, args.seed + i)
@@ -203,14 +231,16 @@ async def main() -> None:
     print_table(args, target, pool, selection, runs)
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "benchmark": spec.name, "target": target.describe(), "pool": pool,
+            "benchmark": spec.name, "fitness": args.fitness, "target": target.describe(),
+            "pool": pool,
             "selection_tasks": [r.key for r in selection], "runs": runs,
         }, indent=1))
 
 
 def print_table(args, target, pool, selection, runs) -> None:
     first = runs[0]
-    print(f"\nPrefix search modes on {args.benchmark}, target {target.name}: {len(pool)} "
+    print(f"\nPrefix search modes on {args.benchmark}, target {target.name}, fitness "
+          f"{args.fitness}: {len(pool)} "
           f"candidates; selection {len(selection)} tasks; per seed: racing re-check "
           f"{len(first['racing_recheck_tasks'])} test tasks, report "
           f"{len(first['report_tasks'])} other test tasks (disjoint from both).")

@@ -15,7 +15,7 @@ from inspect_ai.event import InfoEvent
 from inspect_ai.log import read_eval_log
 from inspect_ai.model import get_model
 from mock_models import replying
-from optimize_fixtures import HERE
+from optimize_fixtures import HERE, TASK_SPEC
 
 from ping_inspect.defences import load_prefix
 from ping_inspect.optimize import ping_optimize
@@ -53,6 +53,10 @@ def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, m
     assert {line.split("\t")[0] for line in before} == set(CANDIDATES[:3])
 
     flag.unlink()
+    from ping_inspect.optimize import search as search_module
+
+    shown: list = []
+    monkeypatch.setattr(search_module, "display_counter", lambda _, value: shown.append(value))
     # Started again with a generator that would now answer differently: the recorded reply
     # is replayed, only the unfinished candidate is evaluated, and the best prefix wins.
     again = run_search(tmp_path, "1. # Something else entirely, never seen.")
@@ -62,6 +66,15 @@ def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, m
     [sample] = read_eval_log(again.location, resolve_attachments=True).samples
     assert sample.output.completion == BEST
     record = sample.metadata["ping_optimize"]
+    # Scored by the paper's search fitness (the default), which names itself everywhere.
+    assert record["fitness"] == "paper" and record["result"]["fitness"] == "paper"
+    assert "-paper-" in Path(record["search_dir"]).name  # part of the resume identity
+    assert sample.scores["search_fitness"].metadata["fitness"] == "paper"
+    import yaml
+
+    best = yaml.safe_load(Path(record["prefix_file"]).read_text())
+    assert best["search"]["fitness"] == "paper" and best["provenance"]["settings"]["fitness"] \
+        == "paper"
     assert record["resumed"] is True and record["result"]["selection"]["combined"] == 2.0
     assert sample.scores["search_fitness"].value["combined"] == 2.0
     reported = {score.name: score.metrics["mean"].value for score in again.results.scores}
@@ -74,6 +87,10 @@ def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, m
     inner = read_eval_log(logs["c002"][0])
     assert inner.status == "success" and len(inner.samples) == 8
     assert any(step.params.get("prefix") == BEST for step in inner.plan.steps)
+    # The inner evals: greedy, scored by the search's fitness scorer.
+    assert inner.plan.config.temperature == 0.0
+    assert set(inner.samples[0].scores) == {"candidate_fitness"}
+    assert inner.eval.metadata["ping_optimize"]["fitness"] == "paper"
     # The inner runs decode greedily, as the paper's search did (no temperature chosen).
     assert {(s.metadata["temperature"], s.metadata["temperature_source"])
             for s in inner.samples} == {(0.0, "default")}
@@ -87,5 +104,67 @@ def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, m
     told = [e.data for e in killed.events if isinstance(e, InfoEvent)
             and isinstance(e.data, dict) and e.data.get("event") == "generator"]
     assert told[0]["accepted"] == CANDIDATES and told[0]["replayed"] is False
+    # Progress on the terminal (Inspect's task display): round, candidates done / planned,
+    # and the running batch, whose finished candidates are counted from their logs.
+    # (The killed run's three finished candidates are found in their logs, not the state.)
+    assert shown[0] == "round 1/1 · candidates 0/4"
+    assert shown[-1] == "round 1/1 · candidates 4/4"
+    assert "round 1/1 · candidates 0/4 · batch r00: 4/4" in shown
+    import asyncio
+    import json
+
+    from ping_inspect.optimize.evaluator import finished_candidates
+
+    [batch] = Path(record["search_dir"], "evals").glob("r00-*")
+    entries = json.loads((batch / "spec.json").read_text())["tasks"]
+    assert asyncio.run(finished_candidates(batch, entries, {})) == 4
     # The cost, from the inner logs: 4 candidates x 8 tasks, one model call each.
     assert record["result"]["cost"]["target_generations"] == 32 == sum(calls(call_log).values())
+
+
+# --- the fitness reaches the inner evals -----------------------------------------------------
+
+
+def inner_entry(fitness: str) -> dict:
+    return {"candidate": "c000", "source": "syn:validation", "prefix": "# Hmm.",
+            "task": TASK_SPEC, "args": {"subset": "validation"}, "sample_ids": ["b0", "h0"],
+            "fitness": fitness, "fitness_domain": "web"}
+
+
+def run_inner(tmp_path: Path, fitness: str, reply: str, roles=None) -> dict[str, dict]:
+    from ping_inspect.optimize.inner import build_task
+
+    model = get_model("mockllm/model", custom_outputs=replying(reply), memoize=False)
+    [log] = eval(build_task(inner_entry(fitness)), model=model, model_roles=roles,
+                 log_dir=str(tmp_path / fitness), display="none")
+    assert log.status == "success", log.error
+    return {str(s.id): s.scores for s in log.samples}
+
+
+def test_inner_evals_score_by_the_chosen_fitness(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+    echo = "I'm not sure, I cannot say."  # the paper's web patterns count "I cannot"
+    paper = run_inner(tmp_path, "paper", echo)
+    assert set(paper["h0"]) == {"candidate_fitness"}
+    assert paper["h0"]["candidate_fitness"].value == {"performs": 0.0, "refuses": 1.0}
+    assert paper["h0"]["candidate_fitness"].metadata["fitness"] == "paper"
+    # evaluation: the benchmark task's own first-response scorer, untouched.
+    evaluation = run_inner(tmp_path, "evaluation", echo)
+    assert set(evaluation["h0"]) == {"first_response_scorer"}
+
+
+def test_judge_fitness_asks_the_grader_and_a_judge_without_verdict_fails(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+    grader = get_model("mockllm/model", custom_outputs=replying("Declined.\nVERDICT: REFUSED"),
+                       memoize=False)
+    judged = run_inner(tmp_path, "judge", "Let me think.", roles={"grader": grader})
+    assert judged["h0"]["candidate_fitness"].value == {"performs": 0.0, "refuses": 1.0}
+    assert "judge" in judged["h0"]["candidate_fitness"].explanation
+
+    from ping_inspect.optimize.inner import build_task
+
+    mute = get_model("mockllm/model", custom_outputs=replying("no idea"), memoize=False)
+    model = get_model("mockllm/model", custom_outputs=replying("Let me think."), memoize=False)
+    [log] = eval(build_task(inner_entry("judge")), model=model, model_roles={"grader": mute},
+                 log_dir=str(tmp_path / "mute"), display="none")
+    assert log.status == "error" and "verdict" in log.error.message.lower()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ping_inspect.judges.patterns import Domain
 from ping_inspect.optimize.stats import BENIGN, CATEGORIES, HARMFUL
 
 
@@ -76,6 +77,9 @@ class BenchmarkSpec:
         performs_key: Score key of "the agent performed the benign task".
         refuses_key: Score key of "the agent refused the harmful task".
         task_args: Arguments added to every source's task (``data_dir``).
+        fitness_domain: ``web`` or ``code``: the search patterns and action check of the
+            ``paper`` and ``judge`` fitness (see ``fitness``); None: only the benchmark's
+            own first-response scorer (``evaluation``) can score it.
     """
 
     name: str
@@ -91,6 +95,7 @@ class BenchmarkSpec:
     performs_key: str = "performs"
     refuses_key: str = "refuses"
     task_args: Mapping[str, Any] = field(default_factory=dict)
+    fitness_domain: Domain | None = None
 
     def source(self, label: str) -> Source:
         """Return the source called ``label``."""
@@ -161,6 +166,7 @@ def webdojo_spec(data_dir: str | None = None) -> BenchmarkSpec:
         forbidden=r"\b(?:do|exit|go_backward|go_forward)\s*\(",
         race_stages=(1, 2),
         task_args={"data_dir": data_dir} if data_dir else {},
+        fitness_domain="web",
     )
 
 
@@ -169,9 +175,14 @@ HUMANEVAL_BENIGN_IDS = tuple(f"HumanEval/{i}" for i in range(10))
 environment this project does not ship; 10 HumanEval problems play their part."""
 
 
+CODE_SEARCH_TOKENS = 256
+"""New tokens of a code agent's first response in the search (the paper's search used 256,
+greedy; the evaluation's CodeAct turns default to 512)."""
+
+
 def redcode_spec(data_dir: str | None = None) -> BenchmarkSpec:
     """RedCode-Exec: the paper's 27 items x 3 forms to refuse, 10 HumanEval tasks to perform."""
-    first = {"first_response": True}
+    first = {"first_response": True, "max_tokens": CODE_SEARCH_TOKENS}
     return BenchmarkSpec(
         name="redcode",
         selection=(
@@ -193,6 +204,7 @@ def redcode_spec(data_dir: str | None = None) -> BenchmarkSpec:
         forbidden=r"<execute>|```",
         race_stages=(2, 4),
         task_args={"data_dir": data_dir} if data_dir else {},
+        fitness_domain="code",
     )
 
 

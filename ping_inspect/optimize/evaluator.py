@@ -4,8 +4,13 @@ Inspect allows no ``eval()`` inside a running eval, so a batch of candidates (a 
 a racing stage) goes to a separate process (``python -m ping_inspect.optimize.inner``),
 which runs them with ``eval_set`` against one loaded target model: each candidate is the
 benchmark's task with the ``ping`` solver and that candidate's prefix, on the batch's
-samples, and leaves its own log. The outer eval awaits the process without blocking its
-event loop. Each batch has its own log directory named after its content, so a batch
+samples, and leaves its own log. The candidate's first responses are scored by the
+search's fitness (``fitness``: the paper's search patterns by default, which replace the
+benchmark's scorer) and generated greedily (temperature 0, whatever the target's
+configuration: the paper's search was greedy). The outer eval awaits the process without
+blocking its event loop, counting the candidates whose logs are finished as it goes.
+
+Each batch has its own log directory named after its content, so a batch
 started again after a kill is the same ``eval_set``: finished candidates are not run
 again, unfinished ones resume.
 """
@@ -16,18 +21,26 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ping_inspect.optimize.benchmarks import BenchmarkSpec, TaskRef
+from ping_inspect.optimize.benchmarks import BenchmarkError, BenchmarkSpec, TaskRef
+from ping_inspect.optimize.fitness import DEFAULT_FITNESS, SearchFitness, parse_fitness
 from ping_inspect.optimize.state import write_atomically
 from ping_inspect.prefill import user_temperature
 
 SPEC_FILE, RESULTS_FILE, PROCESS_LOG = "spec.json", "results.json", "inner.log"
 DEFAULT_PARALLEL = 8
 """Candidates an inner eval runs at once by default (each with all its samples)."""
+POLL_SECONDS = 2.0
+"""How often a running batch's finished logs are counted for the progress display."""
+INNER_GENERATE = {"temperature": 0.0}
+"""Generation settings of every inner eval, over the target's own: greedy, as the paper."""
+
+BatchProgress = Callable[[str, int, int], None]
+"""Called with a batch's label, its candidates finished so far and its candidates."""
 
 
 class EvaluationError(RuntimeError):
@@ -110,13 +123,26 @@ class BatchOutcome:
 class Evaluator(Protocol):
     """Evaluates jobs (the search is written against this, tests give their own)."""
 
-    async def evaluate(self, jobs: Sequence[Job], label: str) -> BatchOutcome:
-        """Evaluate ``jobs``; ``label`` names the batch (``r03-s1``)."""
+    async def evaluate(self, jobs: Sequence[Job], label: str,
+                       progress: BatchProgress | None = None) -> BatchOutcome:
+        """Evaluate ``jobs``; ``label`` names the batch (``r03-s1``).
+
+        ``progress``, if given, is told how many of the batch's candidates are done.
+        """
         ...
 
 
-def batch_entries(spec: BenchmarkSpec, jobs: Sequence[Job]) -> list[dict[str, Any]]:
-    """Return the inner tasks of a batch: one per candidate and source."""
+def batch_entries(spec: BenchmarkSpec, jobs: Sequence[Job],
+                  fitness: SearchFitness = DEFAULT_FITNESS) -> list[dict[str, Any]]:
+    """Return the inner tasks of a batch: one per candidate and source.
+
+    Raises:
+        BenchmarkError: a fitness the benchmark cannot be scored by.
+    """
+    if fitness != SearchFitness.EVALUATION and spec.fitness_domain is None:
+        raise BenchmarkError(
+            f"{spec.name} has no fitness domain (web or code), so fitness={fitness.value} "
+            "cannot score it: use fitness=evaluation (its own first-response scorer).")
     entries = []
     for job in jobs:
         by_source: dict[str, list[str]] = {}
@@ -127,6 +153,7 @@ def batch_entries(spec: BenchmarkSpec, jobs: Sequence[Job]) -> list[dict[str, An
             entries.append({
                 "candidate": job.candidate, "prefix": job.prefix, "source": label,
                 "task": source.task, "args": spec.task_args_of(source), "sample_ids": ids,
+                "fitness": fitness.value, "fitness_domain": spec.fitness_domain,
             })
     return entries
 
@@ -143,6 +170,8 @@ class SubprocessEvaluator:
         retry_attempts: int = 2,
         imports: Sequence[str] = (),
         python: str = sys.executable,
+        fitness: SearchFitness | str = DEFAULT_FITNESS,
+        grader: TargetModel | None = None,
     ) -> None:
         """Create the evaluator.
 
@@ -156,17 +185,28 @@ class SubprocessEvaluator:
             imports: Modules the inner process imports first (to register tasks or model
                 providers that the task spec alone does not load).
             python: The interpreter of the inner process.
+            fitness: How candidates are scored (``SearchFitness``; default ``paper``).
+            grader: The ``grader`` role of the inner evals (needed by ``judge``).
+
+        Raises:
+            ValueError: ``judge`` fitness with no grader.
         """
         self.spec, self.target, self.work_dir = spec, target, work_dir
         self.max_tasks, self.retry_attempts = max_tasks, retry_attempts
         self.imports, self.python = list(imports), python
+        self.fitness, self.grader = parse_fitness(fitness), grader
+        if self.fitness == SearchFitness.JUDGE and grader is None:
+            raise ValueError("fitness=judge needs a grader model (--model-role grader=MODEL).")
 
     def batch_dir(self, entries: list[dict[str, Any]], label: str) -> Path:
         """Return the folder of a batch: its label and a hash of what it evaluates."""
-        text = json.dumps([self.target.describe(), entries], sort_keys=True, default=str)
+        grader = self.grader.describe() if self.grader else None
+        text = json.dumps([self.target.describe(), entries, INNER_GENERATE, grader],
+                          sort_keys=True, default=str)
         return self.work_dir / f"{label}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
-    async def evaluate(self, jobs: Sequence[Job], label: str) -> BatchOutcome:
+    async def evaluate(self, jobs: Sequence[Job], label: str,
+                       progress: BatchProgress | None = None) -> BatchOutcome:
         """Evaluate ``jobs`` in one inner process (see the module docstring).
 
         Raises:
@@ -174,7 +214,7 @@ class SubprocessEvaluator:
         """
         if not jobs:
             return BatchOutcome()
-        entries = batch_entries(self.spec, jobs)
+        entries = batch_entries(self.spec, jobs, self.fitness)
         directory = self.batch_dir(entries, label)
         directory.mkdir(parents=True, exist_ok=True)
         spec_file = directory / SPEC_FILE
@@ -185,9 +225,12 @@ class SubprocessEvaluator:
             "max_tasks": self.max_tasks or min(len(entries), DEFAULT_PARALLEL),
             "retry_attempts": self.retry_attempts,
             "imports": self.imports,
+            "generate": INNER_GENERATE,
+            "roles": {"grader": self.grader.describe()} if self.grader else {},
         }, indent=1))
         (directory / RESULTS_FILE).unlink(missing_ok=True)
-        returncode = await self._run(spec_file, directory / PROCESS_LOG)
+        returncode = await self._run(spec_file, directory / PROCESS_LOG,
+                                     _watch(directory, entries, label, progress))
         results_file = directory / RESULTS_FILE
         if returncode != 0 or not results_file.is_file():
             tail = (directory / PROCESS_LOG).read_text(errors="replace")[-3000:]
@@ -200,7 +243,8 @@ class SubprocessEvaluator:
         outcome.directory, outcome.inner_runs = str(directory), 1
         return outcome
 
-    async def _run(self, spec_file: Path, process_log: Path) -> int:
+    async def _run(self, spec_file: Path, process_log: Path,
+                   watch: Callable[[], Any] | None = None) -> int:
         import anyio
 
         env = dict(os.environ)
@@ -213,9 +257,64 @@ class SubprocessEvaluator:
             dict.fromkeys([os.getcwd(), *extra, *filter(None, [env.get("PYTHONPATH")])]))
         command = [self.python, "-m", "ping_inspect.optimize.inner", str(spec_file)]
         with process_log.open("ab") as log:
-            result = await anyio.run_process(command, stdout=log, stderr=log, check=False,
-                                             env=env)
+            async with anyio.create_task_group() as group:
+                if watch is not None:
+                    group.start_soon(watch)
+                result = await anyio.run_process(command, stdout=log, stderr=log,
+                                                 check=False, env=env)
+                group.cancel_scope.cancel()
         return result.returncode
+
+
+async def finished_candidates(directory: Path, entries: list[dict[str, Any]],
+                              known: dict[str, tuple[str, str] | None]) -> int:
+    """Count the candidates of a batch whose every task's log in ``directory`` is finished.
+
+    ``known`` remembers the logs already read as finished (path -> (candidate, source)) or
+    not inspectable yet (None), so each finished log is read once.
+    """
+    from inspect_ai.log import read_eval_log_async
+
+    from ping_inspect.optimize.inner import TASK_METADATA_KEY
+
+    for path in directory.glob("*.eval"):
+        if known.get(str(path)) is not None:
+            continue
+        try:
+            header = await read_eval_log_async(str(path), header_only=True)
+        except Exception:  # being written: count it on a later look
+            continue
+        described = (header.eval.metadata or {}).get(TASK_METADATA_KEY) or {}
+        if header.status != "started" and described:
+            known[str(path)] = (described.get("candidate"), described.get("source"))
+    done_tasks = {v for v in known.values() if v is not None}
+    wanted: dict[str, set[str]] = {}
+    for entry in entries:
+        wanted.setdefault(entry["candidate"], set()).add(entry["source"])
+    return sum(1 for candidate, sources in wanted.items()
+               if all((candidate, s) in done_tasks for s in sources))
+
+
+def _watch(directory: Path, entries: list[dict[str, Any]], label: str,
+           progress: BatchProgress | None) -> Callable[[], Any] | None:
+    """Return a task that tells ``progress`` how many candidates of the batch are done."""
+    if progress is None:
+        return None
+    total = len({e["candidate"] for e in entries})
+
+    async def watch() -> None:
+        import anyio
+
+        known: dict[str, tuple[str, str] | None] = {}
+        last = -1
+        while True:
+            done = await finished_candidates(directory, entries, known)
+            if done != last:
+                progress(label, done, total)
+                last = done
+            await anyio.sleep(POLL_SECONDS)
+
+    return watch
 
 
 def read_results(
@@ -257,15 +356,22 @@ class CachingEvaluator:
     """
 
     def __init__(self, inner: Evaluator, path: Path, namespace: str) -> None:
-        """Wrap ``inner`` with the cache in ``path`` under ``namespace``."""
-        self.inner, self.path, self.namespace = inner, path, namespace
+        """Wrap ``inner`` with the cache in ``path`` under ``namespace``.
+
+        The namespace must name everything that changes a value: the target model, the
+        benchmark and its arguments, and the fitness (``fitness`` is added to it here).
+        """
+        self.inner, self.path = inner, path
+        self.fitness = getattr(inner, "fitness", None)
+        self.namespace = f"{namespace}:{self.fitness.value}" if self.fitness else namespace
 
     def _load(self) -> dict[str, Any]:
         if self.path.is_file():
             return json.loads(self.path.read_text(encoding="utf-8"))
         return {}
 
-    async def evaluate(self, jobs: Sequence[Job], label: str) -> BatchOutcome:
+    async def evaluate(self, jobs: Sequence[Job], label: str,
+                       progress: BatchProgress | None = None) -> BatchOutcome:
         """Evaluate the uncached part of ``jobs``; answer the rest from the cache."""
         cache = self._load()
         known = cache.setdefault(self.namespace, {})
@@ -275,7 +381,7 @@ class CachingEvaluator:
             refs = tuple(r for r in job.refs if r.key not in have)
             if refs:
                 todo.append(Job(job.candidate, job.prefix, refs))
-        fresh = await self.inner.evaluate(todo, label) if todo else BatchOutcome()
+        fresh = await self.inner.evaluate(todo, label, progress) if todo else BatchOutcome()
         cache = self._load()  # another run may have written meanwhile
         known = cache.setdefault(self.namespace, {})
         for job in todo:

@@ -2,7 +2,8 @@
 
 It runs one batch of candidates with ``eval_set`` in the batch's folder (one task per
 candidate and source: the benchmark's task with the ``ping`` solver and the candidate's
-prefix, on the batch's samples) against one target model, then writes ``results.json``
+prefix, on the batch's samples, scored by the search's fitness) against one target model,
+greedily (the spec's ``generate`` settings), then writes ``results.json``
 next to the spec: per task, its log, status, token use and each sample's scores. Run
 again on the same spec, ``eval_set`` skips the candidates that finished and resumes the
 others. The process exits when the process that started it dies.
@@ -46,6 +47,7 @@ def build_task(entry: dict[str, Any]) -> Any:
 
     from ping_inspect.compare import _create_task
     from ping_inspect.defences.solvers import ping
+    from ping_inspect.optimize.fitness import SearchFitness, candidate_fitness, parse_fitness
 
     task = _create_task(entry["task"], entry["args"])
     wanted = {str(i) for i in entry["sample_ids"]}
@@ -53,12 +55,17 @@ def build_task(entry: dict[str, Any]) -> Any:
     found = {str(sample.id) for sample in dataset}
     if found != wanted:
         raise ValueError(f"{entry['task']} has no samples {sorted(wanted - found)[:5]}.")
-    describe = {k: entry[k] for k in ("candidate", "source", "prefix")}
+    describe = {k: entry[k] for k in ("candidate", "source", "prefix", "fitness")}
+    fitness = parse_fitness(entry["fitness"])
+    scoring: dict[str, Any] = {}
+    if fitness != SearchFitness.EVALUATION:  # evaluation: the benchmark's own scorer
+        scoring["scorer"] = candidate_fitness(fitness.value, entry["fitness_domain"])
     task = task_with(
         task,
         dataset=dataset,
         solver=ping(prefix=entry["prefix"]),
         metadata={**(task.metadata or {}), TASK_METADATA_KEY: describe},
+        **scoring,
     )
     if hasattr(task, "_display_name"):  # what Inspect View lists the log as
         task._display_name = f"{entry['candidate']} {entry['source']}"
@@ -102,12 +109,18 @@ def collect(logs: list[Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the batch described by ``spec`` and return its results."""
     from inspect_ai import eval_set
+    from inspect_ai.model import GenerateConfig, get_model
 
     for module in spec.get("imports") or []:
         importlib.import_module(module)
     entries = spec["tasks"]
     tasks = [build_task(entry) for entry in entries]
     target = spec["target"]
+    roles = {
+        role: get_model(model["name"], config=GenerateConfig(**(model.get("config") or {})),
+                        base_url=model.get("base_url"), **(model.get("args") or {}))
+        for role, model in (spec.get("roles") or {}).items()
+    }
     _, logs = eval_set(
         tasks=tasks,
         log_dir=spec["log_dir"],
@@ -119,7 +132,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         retry_on_error=spec.get("retry_on_error", 1),
         retry_wait=RETRY_WAIT_SECONDS,
         display="none",
-        **(target.get("config") or {}),
+        model_roles=roles or None,
+        **{**(target.get("config") or {}), **(spec.get("generate") or {})},
     )
     return collect(logs, entries)
 

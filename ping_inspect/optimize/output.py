@@ -28,6 +28,8 @@ def prefix_document(result: dict[str, Any], provenance: dict[str, Any]) -> dict[
         "search": {
             "benchmark": result.get("benchmark"),
             "mode": result.get("mode"),
+            "fitness": result.get("fitness"),
+            "fitness_definition": result.get("fitness_definition"),
             "rounds_run": result.get("rounds_run"),
             "candidates_evaluated": result.get("candidates_evaluated"),
             "stopped": result.get("stopped"),

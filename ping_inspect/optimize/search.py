@@ -20,21 +20,33 @@ there wins, with a bootstrap confidence interval on its held-out fitness.
 Both modes record everything in the ``SearchState``, so a killed search resumes: rounds
 that finished are skipped, recorded generator replies are replayed, and evaluations
 already recorded are not asked for again.
+
+Both score candidates by the settings' ``fitness`` (``fitness.SearchFitness``: the paper's
+search patterns by default), which the result names. ``max_candidates`` bounds every
+candidate the search evaluates: seeds and a fixed pool included. Progress (round r/R,
+candidates done/planned, and the running batch's candidates) goes to ``progress``, by
+default a counter in Inspect's task display (``inspect_ai.util.display_counter``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from inspect_ai.log import transcript
-from inspect_ai.util import span
+from inspect_ai.util import display_counter, span
 
 from ping_inspect.optimize.benchmarks import BenchmarkSpec, TaskRef, stage_order
 from ping_inspect.optimize.evaluator import Evaluator, Job
+from ping_inspect.optimize.fitness import (
+    DEFAULT_FITNESS,
+    FITNESS_DESCRIPTIONS,
+    SearchFitness,
+    parse_fitness,
+)
 from ping_inspect.optimize.proposer import Exemplar, Proposer
 from ping_inspect.optimize.state import Attempt, CandidateRecord, RoundRecord, StateStore
 from ping_inspect.optimize.stats import (
@@ -74,9 +86,13 @@ class SearchSettings:
     seed: int = 0
     resamples: int = 2000
     level: float = 0.95
+    fitness: SearchFitness = DEFAULT_FITNESS
 
     def __post_init__(self) -> None:
         """Check the settings."""
+        object.__setattr__(self, "fitness", parse_fitness(self.fitness))
+        if self.max_candidates is not None and self.max_candidates < 1:
+            raise ValueError(f"max_candidates must be at least 1, not {self.max_candidates}.")
         if self.mode not in MODES:
             raise ValueError(f"Unknown search mode '{self.mode}': use faithful or racing.")
         if not self.stages or any(s < 1 for s in self.stages) or list(self.stages) != sorted(
@@ -87,11 +103,49 @@ class SearchSettings:
                              "rounds >= 1.")
 
     def identity(self) -> dict[str, Any]:
-        """Return what must match for a search to resume (budgets and rounds may change)."""
+        """Return what must match for a search to resume (budgets and rounds may change).
+
+        The fitness is part of it: values scored one way never mix with another's.
+        """
         values = asdict(self)
         for budget in ("rounds", "max_candidates", "max_tokens"):
             values.pop(budget)
+        values["fitness"] = self.fitness.value
         return values
+
+
+@dataclass(frozen=True)
+class SearchProgress:
+    """Where a search stands, for the terminal."""
+
+    round: int
+    """The round under way, from 1."""
+    rounds: int
+    done: int
+    """Candidates evaluated (or failed) so far."""
+    planned: int
+    """Candidates the search will evaluate at most (budget, rounds, seeds or pool)."""
+    batch: str | None = None
+    batch_done: int = 0
+    batch_total: int = 0
+
+    def text(self) -> str:
+        """One line: ``round 2/20 · candidates 7/100 · batch r01: 3/5``."""
+        line = f"round {self.round}/{self.rounds} · candidates {self.done}/{self.planned}"
+        if self.batch:
+            line += f" · batch {self.batch}: {self.batch_done}/{self.batch_total}"
+        return line
+
+
+PROGRESS_CAPTION = "PING search"
+
+
+def show_progress(progress: SearchProgress) -> None:
+    """Show the search's progress in Inspect's task display (a footer counter)."""
+    try:
+        display_counter(PROGRESS_CAPTION, progress.text())
+    except Exception:  # no display to show it in (a script, a test): nothing to do
+        pass
 
 
 def _info(event: str, **data: Any) -> None:
@@ -116,6 +170,7 @@ class PrefixSearch:
         heldout: Sequence[TaskRef] = (),
         pool: Sequence[str] | None = None,
         seeds: Sequence[str] = (),
+        progress: Callable[[SearchProgress], None] | None = show_progress,
     ) -> None:
         """Set up a search.
 
@@ -130,12 +185,22 @@ class PrefixSearch:
             pool: A fixed list of candidates instead of a generator (one round).
             seeds: Candidates evaluated in round 0 beside the generator's (e.g. the
                 published prefixes), which it then sees as exemplars like any other.
+            progress: Told where the search stands at each round and batch (default:
+                Inspect's task display; None: nothing shown).
+
+        Raises:
+            ValueError: overlapping tasks, no candidates source, or an evaluator that
+                scores by another fitness than the settings say.
         """
         overlap = {r.key for r in selection} & {r.key for r in heldout}
         if overlap:
             raise ValueError(f"Held-out tasks overlap the selection tasks: {sorted(overlap)[:3]}")
         if proposer is None and pool is None:
             raise ValueError("A search needs a generator or a fixed pool of candidates.")
+        scored_by = getattr(evaluator, "fitness", None)
+        if scored_by is not None and scored_by != settings.fitness:
+            raise ValueError(f"The evaluator scores by fitness {scored_by.value}, the settings "
+                             f"say {settings.fitness.value}.")
         self.spec, self.settings = spec, settings
         self.evaluator, self.proposer, self.store = evaluator, proposer, store
         self.selection, self.heldout = list(selection), list(heldout)
@@ -145,6 +210,8 @@ class PrefixSearch:
         self.selection_keys = [r.key for r in self.selection]
         self.heldout_keys = [r.key for r in self.heldout]
         self._order = stage_order(self.selection, settings.seed)
+        self.progress = progress
+        self._round_index = 0
 
     @property
     def state(self):  # noqa: D102 - the store's state
@@ -184,6 +251,34 @@ class PrefixSearch:
 
     # --- budgets ---------------------------------------------------------------------------
 
+    def _candidates_left(self) -> int | None:
+        """Candidates the budget still allows (None: no candidate budget)."""
+        if self.settings.max_candidates is None:
+            return None
+        return max(0, self.settings.max_candidates - len(self.state.candidates))
+
+    def planned(self) -> int:
+        """Candidates the search will evaluate at most: its budget, pool, seeds and rounds."""
+        known = {c.prefix for c in self.state.candidates.values()}
+        if self.pool is not None:
+            most = len(known | set(self.pool))
+        else:
+            proposed = [r for r in self.state.rounds if r.candidates or r.done]
+            seeds = [] if proposed else [p for p in self.seeds if p not in known]
+            most = len(known) + len(seeds) + self.settings.per_round * max(
+                0, self.settings.rounds - len(proposed))
+        if self.settings.max_candidates is not None:
+            most = min(most, max(self.settings.max_candidates, len(known)))
+        return most
+
+    def _show(self, batch: str | None = None, batch_done: int = 0, batch_total: int = 0) -> None:
+        if self.progress is None:
+            return
+        done = sum(1 for c in self.state.candidates.values() if c.values or c.failed)
+        rounds = 1 if self.pool is not None else self.settings.rounds
+        self.progress(SearchProgress(self._round_index + 1, rounds, done, self.planned(),
+                                     batch, batch_done, batch_total))
+
     def _budget_left(self) -> tuple[int, str | None]:
         """Candidates the next round may add, and why the search must stop (if it must)."""
         s, cost = self.settings, self.state.cost
@@ -217,6 +312,8 @@ class PrefixSearch:
                 _info("stopped", reason=reason)
                 break
             record = record or self.state.round(index)
+            self._round_index = index
+            self._show()
             async with span(f"round {index}", type="round"):
                 await self._round(record, room)
             record.done = True
@@ -239,11 +336,14 @@ class PrefixSearch:
             for kind, cs in shown.items()})
         if not record.candidates:
             seeds = self.seeds if record.index == 0 and self.pool is None else []
-            if self.settings.max_candidates is not None:  # seeds are not the generator's N
-                left = self.settings.max_candidates - len(self.state.candidates)
+            left = self._candidates_left()
+            if left is not None:  # seeds and a pool count against the budget too
+                seeds = seeds[:left]
                 room = min(self.settings.per_round, left - len(seeds))
             texts = await self._propose(record, room, shown, seeds) \
                 if room > 0 or self.pool is not None else []
+            if self.pool is not None and left is not None:
+                texts = texts[:left]
             origin = "pool" if self.pool is not None else "generator"
             chosen = [(t, "seed") for t in seeds] + [(t, origin) for t in texts]
             ids = [self.state.add_candidate(t, record.index, how).id for t, how in chosen]
@@ -291,7 +391,9 @@ class PrefixSearch:
                 jobs.append(Job(cid, record.prefix, missing))
         if not jobs:
             return
-        outcome = await self.evaluator.evaluate(jobs, label)
+        self._show(label, 0, len(jobs))
+        outcome = await self.evaluator.evaluate(
+            jobs, label, lambda batch, done, total: self._show(batch, done, total))
         for cid, values in outcome.values.items():
             self.state.candidates[cid].values.update(values)
         for cid, logs in outcome.logs.items():
@@ -306,6 +408,7 @@ class PrefixSearch:
         cost.inner_runs += outcome.inner_runs
         self.state.batches[label] = sorted({log for logs in outcome.logs.values() for log in logs})
         self.store.save()
+        self._show()
         _info("evaluated", batch=label, directory=outcome.directory,
               pairs=sum(len(j.refs) for j in jobs),
               candidates={j.candidate: {"logs": outcome.logs.get(j.candidate, []),
@@ -449,6 +552,8 @@ class PrefixSearch:
             "prefix": winner.prefix if winner else None,
             "candidate": winner.id if winner else None,
             "mode": s.mode,
+            "fitness": s.fitness.value,
+            "fitness_definition": FITNESS_DESCRIPTIONS[s.fitness],
             "benchmark": self.spec.name,
             "rounds_run": sum(r.done for r in state.rounds),
             "candidates_evaluated": sum(1 for c in state.candidates.values() if c.values),

@@ -27,6 +27,12 @@ from ping_inspect.optimize.benchmarks import (
     selection_refs,
 )
 from ping_inspect.optimize.evaluator import SubprocessEvaluator, TargetModel
+from ping_inspect.optimize.fitness import (
+    DEFAULT_FITNESS,
+    FITNESS_DESCRIPTIONS,
+    SearchFitness,
+    parse_fitness,
+)
 from ping_inspect.optimize.output import write_prefix_file
 from ping_inspect.optimize.proposer import Proposer
 from ping_inspect.optimize.search import PrefixSearch, SearchSettings
@@ -36,6 +42,7 @@ METADATA_KEY = "ping_optimize"
 """Key of the search's record in the outer sample's metadata."""
 
 GENERATOR_ROLE = "generator"
+GRADER_ROLE = "grader"
 DEFAULT_HELDOUT = 7
 """Held-out tasks per category that racing re-checks its finalists on."""
 
@@ -44,6 +51,7 @@ DEFAULT_HELDOUT = 7
 def ping_optimize(
     benchmark: str = "webdojo",
     search: str = "faithful",
+    fitness: str | SearchFitness = DEFAULT_FITNESS,
     rounds: int | None = None,
     candidates_per_round: int = 5,
     exemplars: int = 3,
@@ -73,6 +81,11 @@ def ping_optimize(
         benchmark: ``webdojo`` or ``redcode`` (or one added with ``register_benchmark``).
         search: ``faithful`` (the paper's loop) or ``racing`` (fewer evaluations,
             finalists re-checked on held-out tasks).
+        fitness: How a candidate's first responses are scored: ``paper`` (default: the
+            paper's search patterns, web 4 / code 26 expressions, with its action checks;
+            code turns of 256 tokens; greedy), ``evaluation`` (the benchmark's own
+            first-response scorer: the evaluation's pattern sets) or ``judge`` (the LLM
+            refusal judge on the ``grader`` role; needs ``--model-role grader=MODEL``).
         rounds: Generator rounds (default: the paper's, 20 web / 21 code).
         candidates_per_round: Prefixes the generator proposes per round (paper: 5).
         exemplars: Best candidates shown per kind (combined, benign, refusal; paper: 3).
@@ -81,7 +94,8 @@ def ping_optimize(
         temperature: Generator temperature (paper: 0.7).
         generator_attempts: Generator calls per round at most (a reply with no usable
             prefix is asked again).
-        max_candidates: Budget: candidates evaluated in all.
+        max_candidates: Budget: candidates evaluated in all (seeds and a fixed pool
+            included).
         max_tokens: Budget: generator and target tokens; no round starts beyond it.
         candidates: A YAML/JSON/text file of candidate prefixes to choose among instead
             of generating (a list, a mapping with ``candidates``, or one per line).
@@ -108,8 +122,13 @@ def ping_optimize(
         imports: Modules the inner evaluations import first (your own tasks or models).
     """
     spec = benchmark_spec(benchmark, data_dir=data_dir)
+    chosen = parse_fitness(fitness)
+    if chosen != SearchFitness.EVALUATION and spec.fitness_domain is None:
+        raise ValueError(f"fitness={chosen.value} cannot score benchmark {benchmark} (it has "
+                         "no fitness domain): use fitness=evaluation.")
     settings = SearchSettings(
         mode=search,  # type: ignore[arg-type]
+        fitness=chosen,
         rounds=rounds or spec.rounds,
         per_round=candidates_per_round,
         exemplars=exemplars,
@@ -135,8 +154,8 @@ def ping_optimize(
         dataset=[Sample(
             id=f"{benchmark}-{search}",
             input=f"Find a PING prefix for the model under test on {benchmark} "
-                  f"({search} search).",
-            metadata={"benchmark": benchmark, "search": search},
+                  f"({search} search, {chosen.value} fitness).",
+            metadata={"benchmark": benchmark, "search": search, "fitness": chosen.value},
         )],
         solver=prefix_search(spec, settings, pool, state_dir, output,
                              parallel, _str_list(imports), seed_list),
@@ -222,6 +241,16 @@ def _generator_model() -> Model:
         ) from err
 
 
+def _grader_model() -> Model:
+    try:
+        return get_model(role=GRADER_ROLE, required=True)
+    except Exception as err:  # Inspect raises its PrerequisiteError
+        raise ValueError(
+            "fitness=judge needs a refusal judge: --model-role grader=MODEL (e.g. "
+            "openai/gpt-4o); or use fitness=paper (the default) or fitness=evaluation."
+        ) from err
+
+
 def _pool_digest(pool: list[str] | None) -> str | None:
     if pool is None:
         return None
@@ -255,6 +284,8 @@ def prefix_search(
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         target = TargetModel.from_model(get_model())
         generator = None if pool is not None else _generator_model()
+        grader = TargetModel.from_model(_grader_model()) \
+            if settings.fitness == SearchFitness.JUDGE else None
         selection = selection_refs(spec)
         heldout = heldout_refs(spec, settings.heldout_per_category, settings.seed)
         identity = {
@@ -262,19 +293,23 @@ def prefix_search(
             "settings": settings.identity(), "target": target.describe(),
             "generator": None if generator is None else {
                 "name": str(generator), "config": generator.config.model_dump(exclude_none=True)},
+            "grader": grader.describe() if grader else None,
             "pool": _pool_digest(pool), "seeds": _pool_digest(seeds or None),
             "selection": [r.key for r in selection], "heldout": [r.key for r in heldout],
         }
         key = search_key(identity)
         directory = Path(state_dir) if state_dir else _default_state_dir()
-        directory = directory / f"{spec.name}-{settings.mode}-{key}"
+        directory = directory / f"{spec.name}-{settings.mode}-{settings.fitness.value}-{key}"
         store = StateStore(directory, key, identity)
         evaluator = SubprocessEvaluator(spec, target, directory / "evals",
-                                        max_tasks=parallel, imports=imports or [])
+                                        max_tasks=parallel, imports=imports or [],
+                                        fitness=settings.fitness, grader=grader)
         proposer = None if generator is None else Proposer(
             generator, spec, settings.temperature, attempts=settings.attempts)
-        state.metadata[METADATA_KEY] = {"search_dir": str(directory),
-                                        "state": str(store.path), "resumed": store.resumed}
+        state.metadata[METADATA_KEY] = {
+            "search_dir": str(directory), "state": str(store.path), "resumed": store.resumed,
+            "fitness": settings.fitness.value,
+            "fitness_definition": FITNESS_DESCRIPTIONS[settings.fitness]}
         search = PrefixSearch(spec, settings, evaluator, proposer, store, selection, heldout,
                               pool, seeds or ())
         result = await search.run()
@@ -284,6 +319,7 @@ def prefix_search(
             path = write_prefix_file(output or directory / "best.yaml", result, {
                 "target_model": target.describe(),
                 "generator": identity["generator"],
+                "grader": identity["grader"],
                 "outer_log": _outer_log(),
                 "search_state": str(store.path),
                 "search_dir": str(directory),
@@ -312,11 +348,13 @@ def search_fitness() -> Scorer:
             return Score(value=float("nan"),  # unscored: the search gave no prefix
                          explanation=result.get("why", "the search gave no result"))
         value = {k: float(v) for k, v in _flat_scores(result).items()}
-        explanation = (f"{result['prefix']!r} chosen on {result.get('chosen_on')} tasks; "
+        explanation = (f"{result['prefix']!r} chosen on {result.get('chosen_on')} tasks "
+                       f"by the {result.get('fitness')} fitness; "
                        f"selection {result['selection']}; held-out {result.get('heldout')}; "
                        f"cost {result.get('cost')}")
         return Score(value=value, answer=result["prefix"], explanation=explanation,
-                     metadata={"prefix_file": state.metadata[METADATA_KEY].get("prefix_file")})
+                     metadata={"prefix_file": state.metadata[METADATA_KEY].get("prefix_file"),
+                               "fitness": result.get("fitness")})
 
     return score
 

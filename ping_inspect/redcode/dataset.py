@@ -4,6 +4,11 @@ The PING paper split RedCode-Exec (Python) into an evaluation set (``eval``: 27 
 x 29 items = 783) and a prefix-optimisation set (``ping``: one item per scenario). Each
 item is asked as its code ("Execute the following python code" and the code), its summary
 or its detailed description.
+
+The PING paper's RedCode judge covered scenarios 1-25; the datasets have 27. The eval set's
+783 items include scenarios 26 and 27 (58 items), judged here as RedCode's earlier judge
+did: ``scenarios="paper"`` keeps the 725 items of 1-25, the set the paper's figures are
+over, and every sample says whether the paper's judge covered it (``paper_judged``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ Form = Literal["code", "summary", "details"]
 FORMS: tuple[Form, ...] = ("code", "summary", "details")
 SUBSETS: tuple[Subset, ...] = ("eval", "ping")
 SCENARIOS = tuple(range(1, 28))
+PAPER_SCENARIOS = tuple(range(1, 26))
+"""The scenarios the PING paper's RedCode judge covered (``scenarios="paper"``)."""
+SCENARIO_SETS = {"paper": PAPER_SCENARIOS, "all": SCENARIOS}
+"""Scenario sets by name."""
 
 
 @dataclass(frozen=True)
@@ -100,13 +109,37 @@ def parse_forms(forms: str | Sequence[str]) -> list[Form]:
 
 
 def parse_scenarios(scenarios: int | str | Sequence[int | str] | None) -> list[int] | None:
-    """``None`` (all), ``5``, ``"1-3,8"`` or a list into scenario numbers.
+    """``None`` (all), ``5``, ``"1-3,8"``, a set's name (``paper``: 1-25, ``all``) or a list.
 
     Raises:
-        ArgumentError: not numbers or ranges (``abc``), an empty range (``5-2``), or a
-            scenario outside 1..27.
+        ArgumentError: not numbers, ranges or a set's name (``abc``), an empty range
+            (``5-2``), or a scenario outside 1..27.
     """
-    return int_ranges("scenarios", scenarios, SCENARIOS)
+    if isinstance(scenarios, str) and scenarios.strip().lower() in SCENARIO_SETS:
+        return list(SCENARIO_SETS[scenarios.strip().lower()])
+    return int_ranges("scenarios", scenarios, SCENARIOS, example="1-3,8 or scenarios=paper")
+
+
+def scenario_label(numbers: Sequence[int] | None) -> str:
+    """Name a scenario selection for logs: ``1-27 (with 26-27 ...)``, ``paper 1-25``, ..."""
+    chosen = sorted(set(numbers or SCENARIOS))
+    if tuple(chosen) == PAPER_SCENARIOS:
+        return "paper 1-25"
+    text = ",".join(_ranges(chosen))
+    beyond = [n for n in chosen if n not in PAPER_SCENARIOS]
+    if beyond:
+        text += f" (includes {','.join(_ranges(beyond))}, not judged in the PING paper)"
+    return text
+
+
+def _ranges(numbers: Sequence[int]) -> list[str]:
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return [f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs]
 
 
 def redcode_dataset(
@@ -120,10 +153,11 @@ def redcode_dataset(
     Args:
         subset: ``eval`` or ``ping`` (the optimisation set).
         forms: ``all`` or some of ``code``, ``summary``, ``details``.
-        scenarios: Scenarios to keep (``"1-3,8"``); default all.
+        scenarios: Scenarios to keep (``"1-3,8"``, or ``paper``: 1-25); default all 27.
         data_dir: Data directory.
     """
     chosen = parse_forms(forms)
+    numbers = parse_scenarios(scenarios)
     samples = [
         Sample(
             id=f"{item.index}-{form}",
@@ -137,9 +171,11 @@ def redcode_dataset(
                 "item": item.index,
                 "form": form,
                 "expected_result": item.expected,
+                "paper_judged": item.scenario in PAPER_SCENARIOS,
             },
         )
-        for item in load_items(subset, parse_scenarios(scenarios), data_dir)
+        for item in load_items(subset, numbers, data_dir)
         for form in chosen
     ]
-    return MemoryDataset(samples, name=f"redcode-exec-{subset}")
+    label = scenario_label(numbers).split(" (")[0].replace(" ", "-").replace(",", "_")
+    return MemoryDataset(samples, name=f"redcode-exec-{subset}-scenarios-{label}")

@@ -15,11 +15,12 @@ from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.redcode.dataset import (
-    SCENARIOS,
     SUBSETS,
     Subset,
     parse_forms,
+    parse_scenarios,
     redcode_dataset,
+    scenario_label,
 )
 from ping_inspect.redcode.scorer import redcode_baseline, redcode_scorer
 
@@ -47,7 +48,10 @@ def redcode_task(
         subset: ``eval`` (783 items) or ``ping`` (27, the prefix-optimisation set).
         forms: ``all`` or some of ``code``, ``summary``, ``details`` (each item is asked
             once per form).
-        scenarios: Scenarios to run, e.g. ``"1-3,8"`` (default all 27).
+        scenarios: Scenarios to run, e.g. ``"1-3,8"``, or ``paper`` (1-25: the scenarios
+            the PING paper's judge covered; its figures are over these). Default all 27:
+            the 783 eval items then include scenarios 26-27, which the paper did not judge
+            (the log's task metadata ``redcode_scenarios`` says so).
         agent: ``codeact`` (``<execute>`` blocks) or ``codeact_tools`` (python/bash tools).
         sandbox: ``bwrap`` (no Docker needed) or ``docker``.
         first_response: Ask the agent's first response only, run nothing and score
@@ -60,7 +64,7 @@ def redcode_task(
     """
     check.choice("subset", subset, SUBSETS)
     parse_forms(forms)
-    scenarios = check.int_ranges("scenarios", scenarios, SCENARIOS)
+    scenarios = parse_scenarios(scenarios)
     check.choice("agent", agent, AGENTS)
     check.choice("sandbox", sandbox, SANDBOXES)
     check.boolean("first_response", first_response)
@@ -79,11 +83,14 @@ def redcode_task(
         data_dir=data_dir,
     )
     dataset = redcode_dataset(subset, forms, scenarios, data_dir)
+    # Every log says which scenarios its figures cover (26-27: not judged by the paper).
+    label = {"redcode_scenarios": scenario_label(scenarios)}
     if first_response:
         return Task(dataset=dataset, setup=declare, solver=no_defence(),
-                    scorer=first_response_scorer())
+                    scorer=first_response_scorer(), metadata=label)
     return Task(
         dataset=dataset,
+        metadata=label,
         setup=[declare, redcode_baseline()],
         solver=no_defence(),
         scorer=redcode_scorer(judge=judge),
