@@ -88,7 +88,6 @@ def test_search_killed_mid_round_resumes_and_its_logs_tell_the_story(tmp_path, m
     assert inner.status == "success" and len(inner.samples) == 8
     assert any(step.params.get("prefix") == BEST for step in inner.plan.steps)
     # The inner evals: greedy, scored by the search's fitness scorer.
-    assert inner.plan.config.temperature == 0.0
     assert set(inner.samples[0].scores) == {"candidate_fitness"}
     assert inner.eval.metadata["ping_optimize"]["fitness"] == "paper"
     # The inner runs decode greedily, as the paper's search did (no temperature chosen).

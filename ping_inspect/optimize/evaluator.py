@@ -6,9 +6,11 @@ which runs them with ``eval_set`` against one loaded target model: each candidat
 benchmark's task with the ``ping`` solver and that candidate's prefix, on the batch's
 samples, and leaves its own log. The candidate's first responses are scored by the
 search's fitness (``fitness``: the paper's search patterns by default, which replace the
-benchmark's scorer) and generated greedily (temperature 0, whatever the target's
-configuration: the paper's search was greedy). The outer eval awaits the process without
-blocking its event loop, counting the candidates whose logs are finished as it goes.
+benchmark's scorer) and generated greedily, as the paper's search was (every turn of the
+package is greedy unless the user chose a temperature, which then reaches the inner
+evals through the target's configuration and is recorded in their samples). The outer
+eval awaits the process without blocking its event loop, counting the candidates whose
+logs are finished as it goes.
 
 Each batch has its own log directory named after its content, so a batch
 started again after a kill is the same ``eval_set``: finished candidates are not run
@@ -36,8 +38,6 @@ DEFAULT_PARALLEL = 8
 """Candidates an inner eval runs at once by default (each with all its samples)."""
 POLL_SECONDS = 2.0
 """How often a running batch's finished logs are counted for the progress display."""
-INNER_GENERATE = {"temperature": 0.0}
-"""Generation settings of every inner eval, over the target's own: greedy, as the paper."""
 
 BatchProgress = Callable[[str, int, int], None]
 """Called with a batch's label, its candidates finished so far and its candidates."""
@@ -201,7 +201,7 @@ class SubprocessEvaluator:
     def batch_dir(self, entries: list[dict[str, Any]], label: str) -> Path:
         """Return the folder of a batch: its label and a hash of what it evaluates."""
         grader = self.grader.describe() if self.grader else None
-        text = json.dumps([self.target.describe(), entries, INNER_GENERATE, grader],
+        text = json.dumps([self.target.describe(), entries, grader],
                           sort_keys=True, default=str)
         return self.work_dir / f"{label}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
@@ -225,7 +225,6 @@ class SubprocessEvaluator:
             "max_tasks": self.max_tasks or min(len(entries), DEFAULT_PARALLEL),
             "retry_attempts": self.retry_attempts,
             "imports": self.imports,
-            "generate": INNER_GENERATE,
             "roles": {"grader": self.grader.describe()} if self.grader else {},
         }, indent=1))
         (directory / RESULTS_FILE).unlink(missing_ok=True)

@@ -2,8 +2,8 @@
 
 It runs one batch of candidates with ``eval_set`` in the batch's folder (one task per
 candidate and source: the benchmark's task with the ``ping`` solver and the candidate's
-prefix, on the batch's samples, scored by the search's fitness) against one target model,
-greedily (the spec's ``generate`` settings), then writes ``results.json``
+prefix, on the batch's samples, scored by the search's fitness) against one target model
+(greedy unless the target's configuration sets a temperature), then writes ``results.json``
 next to the spec: per task, its log, status, token use and each sample's scores. Run
 again on the same spec, ``eval_set`` skips the candidates that finished and resumes the
 others. The process exits when the process that started it dies.
@@ -133,7 +133,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         retry_wait=RETRY_WAIT_SECONDS,
         display="none",
         model_roles=roles or None,
-        **{**(target.get("config") or {}), **(spec.get("generate") or {})},
+        **(target.get("config") or {}),
     )
     return collect(logs, entries)
 

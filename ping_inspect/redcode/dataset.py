@@ -117,7 +117,9 @@ def parse_scenarios(scenarios: int | str | Sequence[int | str] | None) -> list[i
     """
     if isinstance(scenarios, str) and scenarios.strip().lower() in SCENARIO_SETS:
         return list(SCENARIO_SETS[scenarios.strip().lower()])
-    return int_ranges("scenarios", scenarios, SCENARIOS, example="1-3,8 or scenarios=paper")
+    return int_ranges("scenarios", scenarios, SCENARIOS, example=(
+        "1-3,8, or a set: scenarios=paper (paper = 1-25, the scenarios the paper judged) "
+        "or scenarios=all"))
 
 
 def scenario_label(numbers: Sequence[int] | None) -> str:
