@@ -44,6 +44,7 @@ def _evidence(state: TaskState) -> Evidence:
         executed=bool(record.executions),
         sandbox=_sample_sandbox(),
         baseline=dict(store_as(RedcodeBaseline).facts),
+        cut=record.cut(),
     )
 
 
@@ -117,7 +118,10 @@ def redcode_scorer(judge: bool = False, on_unknown: OnUnknown = "error") -> Scor
                 f"scenario {evidence.scenario} ({title}): {effect.explanation}; "
                 f"refusal: {refused.explanation}"
             ),
-            metadata={"executions": len(store_as(CodeActRecord).executions)},
+            metadata={
+                "executions": len(store_as(CodeActRecord).executions),
+                "output_cut_chars": evidence.cut,
+            },
         )
 
     return score
