@@ -671,3 +671,6 @@ class _Agent:
         await self.process.wait()
         for task in (self.reader, self.errors):
             task.cancel()
+        for future in self.pending.values():  # requests in flight learn why at once
+            if not future.done():
+                future.set_exception(SandboxUnavailableError(self._stopped()))

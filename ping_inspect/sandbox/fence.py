@@ -394,13 +394,18 @@ def process_tree(root_pid: int) -> list[int]:
 
 
 def resident_bytes(pids: list[int]) -> int:
-    """Resident memory of ``pids`` together."""
+    """Anonymous resident memory of ``pids`` together.
+
+    Resident minus file-backed and shared pages (``statm``): the libraries every process
+    maps are not counted once per process; ``/dev/shm`` has its own bound.
+    """
     page = os.sysconf("SC_PAGE_SIZE")
     total = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * page
+                fields = f.read().split()
+            total += (int(fields[1]) - int(fields[2])) * page
         except (OSError, ValueError, IndexError):
             pass
     return total

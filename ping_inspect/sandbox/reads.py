@@ -51,7 +51,9 @@ def read_beneath(root: Path, relative: str, limit: int) -> bytes:
     directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for part in parts[:-1]:
-            directory = _step(directory, part, relative)
+            below = _step(directory, part, relative)
+            os.close(directory)
+            directory = below
         try:
             fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY,
                          dir_fd=directory)
@@ -71,8 +73,6 @@ def _step(directory: int, part: str, relative: str) -> int:
         if err.errno in (20, 40):  # ENOTDIR, ELOOP: a file or a link on the way
             raise NotRegularFileError(f"{relative}: '{part}' is not a directory") from err
         raise
-    finally:
-        os.close(directory)
     return fd
 
 
