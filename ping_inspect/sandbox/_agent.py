@@ -60,7 +60,10 @@ def main():
             request = json.loads(line)
         except ValueError:
             continue
-        threading.Thread(target=_serve, args=(request,), daemon=True).start()
+        try:
+            threading.Thread(target=_serve, args=(request,), daemon=True).start()
+        except RuntimeError:  # the sample's process limit counts threads: serve it here
+            _serve(request)
     os._exit(0)
 
 
@@ -134,9 +137,17 @@ def _exec(request):
         _waited.add(proc.pid)
         _running[exec_id] = proc.pid
     limit = int(request.get("limit") or 10 * 1024 * 1024)
-    stdout, stderr = _Capture(proc.stdout, limit), _Capture(proc.stderr, limit)
-    if data is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
+    try:
+        stdout, stderr = _Capture(proc.stdout, limit), _Capture(proc.stderr, limit)
+        if data is not None:
+            threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
+    except RuntimeError as err:  # no thread left (the process limit): give up the command
+        _kill_command(proc.pid, exec_id, since)
+        proc.wait()
+        with _spawn_lock:
+            _waited.discard(proc.pid)
+            _running.pop(exec_id, None)
+        raise RuntimeError(f"the sandbox reached its process limit: {err}") from err
     timed_out = False
     try:
         returncode = proc.wait(timeout=request.get("timeout"))

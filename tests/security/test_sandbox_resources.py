@@ -44,13 +44,12 @@ async def test_memory_bomb_is_bounded_for_the_whole_sample():
 
 async def test_fork_bomb_is_bounded_and_the_sandbox_recovers():
     async with fenced() as sandbox:
-        result = await sandbox.exec(
-            ["bash", "-c", "echo ATTEMPTED; b() { b | b & }; b; sleep 2"], timeout=6
-        )
-        assert result.stdout.startswith("ATTEMPTED")
+        # The bomb fills the process limit, which the agent's own threads share: the
+        # agent must keep answering, and the command's time limit ends the bomb.
+        with pytest.raises(TimeoutError) as limit:
+            await sandbox.exec(["bash", "-c", "b() { b | b & }; b; sleep 30"], timeout=3)
         if sandbox.fence.cgroup is not None:
-            assert "reached its process limit (64)" in result.stderr
-        await sandbox.exec(["sh", "-c", "kill -9 -1"])
+            assert "reached its process limit (64)" in str(limit.value)
         assert (await sandbox.exec(["echo", "next"])).stdout == "next\n"
 
 
