@@ -382,6 +382,7 @@ async def start_sandbox(config: BwrapConfig | None = None) -> BwrapSandboxEnviro
         "env": image.spec.environment(),
         "limits": limits.prlimit(),
     }
+    agent: _Agent | None = None
     try:
         runtime = await anyio.to_thread.run_sync(runtime_files, run_directory().root, _AGENT)
         command = bwrap_command(image, fence.layer, runtime, settings, limits.shm_mb)
@@ -398,7 +399,7 @@ async def start_sandbox(config: BwrapConfig | None = None) -> BwrapSandboxEnviro
                     f"The '{image.spec.name}' image's services did not start: {answer['message']}"
                 )
     except BaseException:
-        if "agent" in locals():
+        if agent is not None:
             await agent.close()
         await fence.stop()
         await anyio.to_thread.run_sync(fence.release_layer)
