@@ -38,7 +38,14 @@ from ping_inspect.codeact.prompts import (
     TOOLS_SYSTEM_PROMPT,
     UNAVAILABLE,
 )
-from ping_inspect.codeact.record import MAX_KEPT, CodeActRecord, Execution, clip
+from ping_inspect.codeact.record import (
+    MAX_KEPT,
+    CodeActRecord,
+    Execution,
+    clip,
+    clipped,
+    marked_cuts,
+)
 
 EXECUTE_BLOCK = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.DOTALL)
 STOP = "</execute>"
@@ -92,7 +99,8 @@ def codeact(
                 break
             execution = await run_python(code, exec_timeout)
             kept = clip(execution.output, MAX_KEPT)
-            record.executions.append(execution.model_copy(update={"output": kept}))
+            cut = execution.cut + clipped(execution.output, MAX_KEPT)
+            record.executions.append(execution.model_copy(update={"output": kept, "cut": cut}))
             shown = clip(execution.output, max_output_chars)
             state.messages.append(ChatMessageUser(content=OBSERVATION.format(output=shown)))
             if len(record.executions) >= max_executions:
@@ -144,9 +152,10 @@ def codeact_tools(
             replies = _tool_replies(result.messages)
             for call, reply in zip(message.tool_calls, replies, strict=False):
                 code = str(call.arguments.get("code") or call.arguments.get("command") or "")
-                record.executions.append(
-                    Execution(code=code, output=clip(reply.text, MAX_KEPT), language=call.function)
-                )
+                cut = marked_cuts(reply.text) + clipped(reply.text, MAX_KEPT)
+                record.executions.append(Execution(
+                    code=code, output=clip(reply.text, MAX_KEPT), language=call.function, cut=cut
+                ))
             if len(record.executions) >= max_executions:
                 record.ended = "limit"
                 break
@@ -171,8 +180,9 @@ async def run_python(code: str, timeout: int) -> Execution:
         result = await sandbox().exec(["python3", "-"], input=code, timeout=timeout)
     except TimeoutError:
         return Execution(code=code, output=TIMED_OUT.format(seconds=timeout), timed_out=True)
-    except SandboxUnavailableError:
-        return Execution(code=code, output=UNAVAILABLE)
+    except SandboxUnavailableError as err:
+        return Execution(code=code, output=f"{UNAVAILABLE} {err}".strip())
     separator = "\n" if result.stdout and result.stderr else ""
     output = result.stdout + separator + result.stderr
-    return Execution(code=code, output=output, returncode=result.returncode)
+    cut = int(getattr(result, "cut_bytes", 0))  # the bwrap sandbox's head-and-tail cut
+    return Execution(code=code, output=output, returncode=result.returncode, cut=cut)

@@ -62,6 +62,7 @@ def _evidence(state: TaskState) -> Evidence:
         sandbox=_sample_sandbox(),
         baseline=dict(store_as(RedcodeBaseline).facts),
         replies=own_responses(state),
+        cut=record.cut(),
     )
 
 
@@ -195,6 +196,7 @@ def redcode_scorer(judge: bool = False, on_unknown: OnUnknown = "error") -> Scor
                 "rejection_read": read,
                 "order": order,
                 "paper_judged": evidence.scenario in PAPER_JUDGED,
+                "output_cut_chars": evidence.cut,
             },
         )
 

@@ -5,7 +5,14 @@ the standard library only; the host never imports it. It reads one JSON request 
 on stdin and answers with one JSON line on stdout. Every process it starts gets its own
 pipes (or a log file) and never this channel. It marks itself non-dumpable so that code in
 the sandbox cannot open ``/proc/1/fd`` to forge answers, and as PID 1 of its PID namespace
-it cannot be killed from inside: a sandboxed ``kill -9 -1`` ends everything but the agent.
+it cannot be killed from inside: the kernel drops a signal sent to a namespace's init from
+inside unless init handles it, and the agent handles none (SIGTERM, SIGINT, SIGHUP and
+SIGQUIT are left at their defaults, which its children inherit), so ``kill -TERM 1`` or a
+sandboxed ``kill -9 -1`` ends everything but the agent.
+
+Host-side reads (``read``) take regular files only (never a device or FIFO: ``/dev/zero``
+would never end) and never more than their limit. A command's output over its limit keeps
+its head and tail, with a line saying how many bytes were cut between them.
 
 Requests (``id`` is echoed in the answer):
     ``{"op": "exec", "cmd": [...], "input": b64|null, "cwd", "env", "timeout", "limit"}``
@@ -19,6 +26,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -42,7 +50,9 @@ def main():
     """Serve requests until the host closes stdin."""
     _settings.update(json.loads(sys.argv[1]))
     _make_undumpable()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    # No handler: a handled signal is the only kind a process inside can send to PID 1.
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_DFL)
     threading.Thread(target=_reap_orphans, daemon=True).start()
     _reply({"id": 0, "ok": True, "pid": os.getpid()})
     for line in sys.stdin.buffer:
@@ -50,7 +60,10 @@ def main():
             request = json.loads(line)
         except ValueError:
             continue
-        threading.Thread(target=_serve, args=(request,), daemon=True).start()
+        try:
+            threading.Thread(target=_serve, args=(request,), daemon=True).start()
+        except RuntimeError:  # the sample's process limit counts threads: serve it here
+            _serve(request)
     os._exit(0)
 
 
@@ -124,9 +137,17 @@ def _exec(request):
         _waited.add(proc.pid)
         _running[exec_id] = proc.pid
     limit = int(request.get("limit") or 10 * 1024 * 1024)
-    stdout, stderr = _Capture(proc.stdout, limit), _Capture(proc.stderr, limit)
-    if data is not None:
-        threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
+    try:
+        stdout, stderr = _Capture(proc.stdout, limit), _Capture(proc.stderr, limit)
+        if data is not None:
+            threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
+    except RuntimeError as err:  # no thread left (the process limit): give up the command
+        _kill_command(proc.pid, exec_id, since)
+        proc.wait()
+        with _spawn_lock:
+            _waited.discard(proc.pid)
+            _running.pop(exec_id, None)
+        raise RuntimeError(f"the sandbox reached its process limit: {err}") from err
     timed_out = False
     try:
         returncode = proc.wait(timeout=request.get("timeout"))
@@ -146,7 +167,7 @@ def _exec(request):
         "timed_out": timed_out,
         "stdout": _b64(stdout.value()),
         "stderr": _b64(stderr.value()),
-        "truncated": stdout.truncated or stderr.truncated,
+        "cut": {"stdout": stdout.cut, "stderr": stderr.cut},
     }
 
 
@@ -168,12 +189,17 @@ def _feed(pipe, data):
             pass
 
 
+CUT_LINE = "\n[... {cut} bytes cut by the sandbox: the output was over {limit} bytes ...]\n"
+"""Where a command's output was cut (between its head and its tail)."""
+
+
 class _Capture:
-    """Drain a pipe in a thread, keeping the last ``limit`` bytes."""
+    """Drain a pipe in a thread, keeping the first and the last ``limit / 2`` bytes."""
 
     def __init__(self, pipe, limit):
         self.pipe, self.limit = pipe, limit
-        self.buffer, self.truncated = bytearray(), False
+        self.head_size = limit // 2
+        self.head, self.tail, self.cut = bytearray(), bytearray(), 0
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._drain, daemon=True)
         self.thread.start()
@@ -184,15 +210,23 @@ class _Capture:
             if not chunk:
                 break
             with self.lock:
-                self.buffer += chunk
-                if len(self.buffer) > self.limit:
-                    del self.buffer[: len(self.buffer) - self.limit]
-                    self.truncated = True
+                room = self.head_size - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                self.tail += chunk
+                excess = len(self.tail) - (self.limit - self.head_size)
+                if excess > 0:
+                    del self.tail[:excess]
+                    self.cut += excess
         self.pipe.close()
 
     def value(self):
         with self.lock:
-            return bytes(self.buffer)
+            if not self.cut:
+                return bytes(self.head + self.tail)
+            line = CUT_LINE.format(cut=self.cut, limit=self.limit).encode()
+            return bytes(self.head) + line + bytes(self.tail)
 
 
 def _kill_command(pid, exec_id, since):
@@ -280,15 +314,31 @@ def _reap_orphans():
 # ---------------------------------------------------------------- files
 
 
+def _open_regular(path, flags):
+    """Open ``path`` without blocking (a FIFO) and refuse anything but a regular file."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(f"{path} is a directory")
+        raise NotRegularFileError(f"{path} is not a regular file (a device, FIFO or socket)")
+    return fd
+
+
+class NotRegularFileError(OSError):
+    """A read or write of something that is not a regular file."""
+
+
 def _read(request):
     path = _resolve(request["path"])
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a directory")
     limit = int(request.get("limit") or 100 * 1024 * 1024)
-    if os.path.getsize(path) > limit:
+    fd = _open_regular(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)  # a file may grow, or claim size 0 (/proc): never trust it
+    if len(data) > limit:
         raise OverflowError(f"{path} is larger than {limit} bytes")
-    with open(path, "rb") as f:
-        return {"data": _b64(f.read())}
+    return {"data": _b64(data)}
 
 
 def _write(request):
@@ -296,7 +346,9 @@ def _write(request):
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path} is a directory")
     os.makedirs(os.path.dirname(path) or "/", exist_ok=True)
-    with open(path, "wb") as f:
+    fd = _open_regular(path, os.O_WRONLY | os.O_CREAT)
+    with os.fdopen(fd, "wb") as f:
+        f.truncate(0)
         f.write(base64.b64decode(request["data"]))
     return {}
 

