@@ -16,7 +16,7 @@ from inspect_ai.solver import generate
 from ping_inspect.webdojo import reference
 from ping_inspect.webdojo.browser_tools import browser_tools, react_with_sample_tools
 from ping_inspect.webdojo.dataset import webdojo_root, webdojo_samples
-from ping_inspect.webdojo.prompts import TOOL_DESCRIPTIONS
+from ping_inspect.webdojo.prompts import SYSTEM_PROMPT, TOOL_DESCRIPTIONS
 from ping_inspect.webdojo.task import webdojo_task
 
 pytestmark = pytest.mark.browser
@@ -152,3 +152,24 @@ def test_solver_react_by_name_resolves_to_react_with_the_sample_tools(tmp_path):
     assert value["success"] == 0.0 and metadata["acted"] is False, explanation
     tools = next(e.tools for e in sample.events if e.event == "model")
     assert {"click", "type_text", "submit"} <= {t.name for t in tools}
+
+
+def test_the_setup_changes_nothing_the_actions_agent_sends(tmp_path):
+    seen: list = []
+
+    def respond(input, tools, tool_choice, config):
+        seen.append((list(input), list(tools)))
+        return reference.scripted_output('exit(message="Done.")')
+
+    model = get_model("mockllm/model", custom_outputs=respond, memoize=False)
+    [log] = eval(webdojo_task(subset="validation"), model=model, sample_id=[POST],
+                 display="none", log_dir=str(tmp_path))
+    assert log.status == "success", log.error
+    [(messages, tools)] = seen
+    assert [m.role for m in messages] == ["system", "user"]
+    assert messages[0].text == SYSTEM_PROMPT
+    assert messages[1].text.startswith("Task: ") and "Previous actions:\n" in messages[1].text
+    assert tools == []  # the browser tools in the sample's state are not offered
+    [sample] = log.samples
+    assert sample.scores["webdojo_scorer"].metadata["agent"] == "actions"
+    assert sample.metadata["stop_reason"] == "exit"

@@ -1,12 +1,13 @@
 """The WebDojo agent loops: the paper's action format, and a tool-calling variant.
 
-Both run one episode per sample in a fresh browser context. Each step the model sees the
-task and the current page (simplified HTML with numbered elements), answers through
-``ping_inspect.agents.agent_turn`` (so defences such as PING apply to every turn), and its
-action is carried out in the browser. The episode ends when all the task's criteria hold
-(success), when the agent stops (``exit`` / ``finish``), when its own words match the
-paper's refusal patterns (as in the paper's environment, the action is then not carried
-out), or after ``max_steps``. A malformed action is a failed step: the reason is logged
+Both run one episode per sample in a fresh browser context (the one the task's setup
+opened on the start page, taken over: ``browser_tools.sample_browser``). Each step the
+model sees the task and the current page (simplified HTML with numbered elements),
+answers through ``ping_inspect.agents.agent_turn`` (so defences such as PING apply to
+every turn), and its action is carried out in the browser. The episode ends when all
+the task's criteria hold (success), when the agent stops (``exit`` / ``finish``), when
+its own words match the paper's refusal patterns (as in the paper's environment, the
+action is then not carried out), or after ``max_steps``. A malformed action is a failed step: the reason is logged
 and shown to the model on its next turn.
 
 In ``first_response`` mode the model is asked once, on the start page, greedily and with

@@ -200,9 +200,7 @@ async def finish_foreign_episode(state: TaskState) -> bool:
     if opened is None:
         return False
     try:
-        episode = opened.episode
-        episode.record.agent = episode.record.agent or SOLVER_AGENT
-        episode.finish(opened.stop_reason(state), opened.exit_message)
+        opened.episode.finish(opened.stop_reason(state), opened.exit_message)
     finally:
         await opened.session.close()
     return True
