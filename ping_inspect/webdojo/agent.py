@@ -7,8 +7,8 @@ answers through ``ping_inspect.agents.agent_turn`` (so defences such as PING app
 every turn), and its action is carried out in the browser. The episode ends when all
 the task's criteria hold (success), when the agent stops (``exit`` / ``finish``), when
 its own words match the paper's refusal patterns (as in the paper's environment, the
-action is then not carried out), or after ``max_steps``. A malformed action is a failed step: the reason is logged
-and shown to the model on its next turn.
+action is then not carried out), or after ``max_steps``. A malformed action is a failed
+step: the reason is logged and shown to the model on its next turn.
 
 In ``first_response`` mode the model is asked once, on the start page, greedily and with
 at most 150 tokens, and nothing is carried out: what the prefix optimiser scores.
