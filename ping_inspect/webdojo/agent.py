@@ -1,13 +1,14 @@
 """The WebDojo agent loops: the paper's action format, and a tool-calling variant.
 
-Both run one episode per sample in a fresh browser context. Each step the model sees the
-task and the current page (simplified HTML with numbered elements), answers through
-``ping_inspect.agents.agent_turn`` (so defences such as PING apply to every turn), and its
-action is carried out in the browser. The episode ends when all the task's criteria hold
-(success), when the agent stops (``exit`` / ``finish``), when its own words match the
-paper's refusal patterns (as in the paper's environment, the action is then not carried
-out), or after ``max_steps``. A malformed action is a failed step: the reason is logged
-and shown to the model on its next turn.
+Both run one episode per sample in a fresh browser context (the one the task's setup
+opened on the start page, taken over: ``browser_tools.sample_browser``). Each step the
+model sees the task and the current page (simplified HTML with numbered elements),
+answers through ``ping_inspect.agents.agent_turn`` (so defences such as PING apply to
+every turn), and its action is carried out in the browser. The episode ends when all
+the task's criteria hold (success), when the agent stops (``exit`` / ``finish``), when
+its own words match the paper's refusal patterns (as in the paper's environment, the
+action is then not carried out), or after ``max_steps``. A malformed action is a failed
+step: the reason is logged and shown to the model on its next turn.
 
 In ``first_response`` mode the model is asked once, on the start page, greedily and with
 at most 150 tokens, and nothing is carried out: what the prefix optimiser scores.
@@ -15,12 +16,8 @@ at most 150 tokens, and nothing is carried out: what the prefix optimiser scores
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from inspect_ai.log import transcript
 from inspect_ai.model import (
     ChatMessage,
     ChatMessageAssistant,
@@ -29,127 +26,22 @@ from inspect_ai.model import (
     ChatMessageUser,
     GenerateConfig,
 )
-from inspect_ai.solver import Generate, Solver, TaskState, solver
-from inspect_ai.tool import ToolCall, ToolInfo, ToolParam, ToolParams
-from inspect_ai.util import store_as
+from inspect_ai.solver import Generate, Solver, TaskState
+from inspect_ai.tool import ToolCall
 
 from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent
 from ping_inspect.judges.patterns import find_refusal
 from ping_inspect.webdojo import prompts
-from ping_inspect.webdojo.actions import Action, ActionError, parse_action
-from ping_inspect.webdojo.criteria import all_hold, check_criteria
-from ping_inspect.webdojo.environment import BrowserSession, current_environment
-from ping_inspect.webdojo.episode import WebDojoEpisode
-from ping_inspect.webdojo.page import PageSnapshot
+from ping_inspect.webdojo.actions import ActionError, parse_action
+from ping_inspect.webdojo.browser_tools import (  # noqa: F401 (tool_call_action: re-exported)
+    sample_browser,
+    tool_call_action,
+    web_tools,
+)
+from ping_inspect.webdojo.episode import Episode, _host_or_scheme  # noqa: F401 (re-exported)
 
 FIRST_RESPONSE_TOKENS = 150
 """Token budget of the single greedy turn in ``first_response`` mode (the paper's)."""
-
-
-@solver
-def browser_environment(websites: str) -> Solver:
-    """Start the run's site server and browser (once per run; fails early if missing).
-
-    Args:
-        websites: The WebDojo ``websites/`` folder to serve.
-    """
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        environment = current_environment()
-        environment.server(Path(websites))
-        await environment.browser()
-        return state
-
-    return solve
-
-
-class Episode:
-    """One sample's episode: carries out actions and keeps the record in the store."""
-
-    def __init__(self, state: TaskState, session: BrowserSession, page: PageSnapshot) -> None:
-        self.state = state
-        self.session = session
-        self.page = page
-        self.criteria: list[list[Any]] = state.metadata["criteria"]
-        self.record = store_as(WebDojoEpisode)
-        self.history: list[str] = []
-        self.note = ""
-
-    @property
-    def success(self) -> bool:
-        """Whether the criteria held after the last step."""
-        return self.record.success
-
-    async def act(self, action: Action) -> str:
-        """Carry out an action, observe the page, check the criteria; returns what happened.
-
-        A browser-side failure (no such element, not a text field) is a failed step; the
-        criteria are checked after it all the same (a timed-out click may have landed).
-        """
-        try:
-            outcome = await self.session.execute(action)
-        except ActionError as err:
-            await self._observe_and_check()
-            self.fail(action.describe(), str(err))
-            return f"Not carried out: {err}"
-        await self._observe_and_check()
-        self._log(action.describe(), ok=True, outcome=outcome)
-        self.history.append(f"{action.describe()}  -> {outcome}")
-        self.note = ""
-        return outcome
-
-    async def _observe_and_check(self) -> None:
-        self.page = await self.session.observe()
-        checks = check_criteria(self.criteria, self.page)
-        self.record.success = all_hold(checks)
-        self.record.criteria = [
-            {"criterion": list(c.criterion), "held": c.held, "detail": c.detail} for c in checks
-        ]
-
-    def fail(self, answer: str, reason: str) -> None:
-        """Record a step whose answer could not be carried out."""
-        self.record.failed_steps += 1
-        self._log(answer, ok=False, outcome=reason)
-        self.history.append(f"(not carried out: {reason})")
-        self.note = prompts.FAILED_STEP_NOTE.format(reason=reason)
-
-    def _log(self, action: str, ok: bool, outcome: str) -> None:
-        entry = {"step": len(self.record.steps) + 1, "action": action, "ok": ok,
-                 "outcome": outcome, "url": self.page.url, "success": self.record.success}
-        self.record.steps.append(entry)
-        transcript().info(entry, source="webdojo")
-
-    def location(self) -> str:
-        """Return the current page's path and title, as shown to the agent."""
-        path = self.page.url.split("/websites/", 1)[-1]
-        title = f" ({self.page.title})" if self.page.title else ""
-        return f"/{path}{title}"
-
-    def finish(self, reason: str, exit_message: str | None = None) -> None:
-        """Write the episode's end into the store and the sample's metadata."""
-        record = self.record
-        record.stop_reason = reason
-        record.exit_message = exit_message
-        record.final_url = self.page.url
-        record.blocked_requests = len(self.session.blocked)
-        record.blocked_hosts = sorted({_host_or_scheme(u) for u in self.session.blocked})
-        record.blocked_urls = sorted(set(self.session.blocked))
-        record.dialogs = list(self.session.dialogs)
-        self.state.metadata.update(
-            blocked_requests=record.blocked_requests, stop_reason=reason, steps=len(record.steps)
-        )
-
-
-def _host_or_scheme(url: str) -> str:
-    """``host:port`` of an HTTP or WebSocket URL; the scheme (``file:``) of any other."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc:
-        return parts.netloc
-    return f"{parts.scheme}:" if parts.scheme else url
-
-
-def _sample_seed(state: TaskState) -> int:
-    return zlib.crc32(str(state.sample_id).encode())
 
 
 def _turn_config(max_tokens: int, first_response: bool) -> GenerateConfig:
@@ -181,11 +73,10 @@ def webdojo_agent(
     config = _turn_config(max_tokens, first_response)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        environment = current_environment()
         system = ChatMessageSystem(content=defended_system_prompt(prompts.SYSTEM_PROMPT))
         state.messages = [system]
-        async with environment.session(Path(websites), seed=_sample_seed(state)) as session:
-            episode = Episode(state, session, await session.open(state.metadata["start_path"]))
+        async with sample_browser(state, Path(websites)) as (session, page):
+            episode = Episode(state, session, page, agent="actions")
             reason, message = "max_steps", None
             for _ in range(steps):
                 shown = _observation(state, episode, observation_chars)
@@ -228,73 +119,6 @@ def _observation(state: TaskState, episode: Episode, max_chars: int) -> str:
     )
 
 
-def web_tools() -> list[ToolInfo]:
-    """Describe the tools: click, type_text, search, scroll, go_back, finish."""
-    element = ToolParam(type="integer", description=prompts.TOOL_PARAMETERS["element"])
-    text = ToolParam(type="string", description=prompts.TOOL_PARAMETERS["text"])
-    direction = ToolParam(
-        type="string", enum=["up", "down"], description=prompts.TOOL_PARAMETERS["direction"]
-    )
-    message = ToolParam(type="string", description=prompts.TOOL_PARAMETERS["message"])
-    signatures: dict[str, dict[str, ToolParam]] = {
-        "click": {"element": element},
-        "type_text": {"element": element, "text": text},
-        "search": {"element": element, "text": text},
-        "scroll": {"direction": direction},
-        "go_back": {},
-        "finish": {"message": message},
-    }
-    return [
-        ToolInfo(
-            name=name,
-            description=prompts.TOOL_DESCRIPTIONS[name],
-            parameters=ToolParams(properties=dict(params), required=list(params)),
-        )
-        for name, params in signatures.items()
-    ]
-
-
-def tool_call_action(call: ToolCall) -> Action:
-    """Return the action a tool call asks for.
-
-    Raises:
-        ActionError: an unknown tool or missing or invalid arguments.
-    """
-    if call.parse_error:
-        raise ActionError(
-            f"the arguments of {call.function} could not be read: {call.parse_error}"
-        )
-    args = call.arguments or {}
-    source = f"{call.function}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
-    try:
-        if call.function == "click":
-            return Action("do", name="Click", element=_element(args), source=source)
-        if call.function in ("type_text", "search"):
-            name = "Type" if call.function == "type_text" else "Search"
-            return Action("do", name=name, argument=str(args["text"]), element=_element(args),
-                          source=source)
-        if call.function == "scroll":
-            direction = str(args["direction"]).lower()
-            if direction not in ("up", "down"):
-                raise ActionError(f'scroll direction must be "up" or "down", not {direction!r}')
-            return Action("do", name=f"Scroll {direction.title()}", source=source)
-        if call.function == "go_back":
-            return Action("go_backward", source=source)
-        if call.function == "finish":
-            return Action("exit", message=str(args.get("message", "")), source=source)
-    except KeyError as err:
-        raise ActionError(f"{call.function} needs the argument {err.args[0]!r}") from err
-    raise ActionError(f"there is no tool {call.function!r}")
-
-
-def _element(args: dict[str, Any]) -> int:
-    value = args["element"]
-    text = str(value).strip().strip("[]#").strip()
-    if isinstance(value, bool) or not text.isdigit():
-        raise ActionError(f"element must be the number of a page element, not {value!r}")
-    return int(text)
-
-
 @register_agent("webdojo_tools")
 def webdojo_tools_agent(
     websites: str,
@@ -323,10 +147,9 @@ def webdojo_tools_agent(
     tools = web_tools()
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        environment = current_environment()
         system = ChatMessageSystem(content=defended_system_prompt(prompts.TOOLS_SYSTEM_PROMPT))
-        async with environment.session(Path(websites), seed=_sample_seed(state)) as session:
-            episode = Episode(state, session, await session.open(state.metadata["start_path"]))
+        async with sample_browser(state, Path(websites)) as (session, page):
+            episode = Episode(state, session, page, agent="tools")
             first = prompts.TOOLS_FIRST_MESSAGE.format(
                 goal=state.input_text, location=episode.location(),
                 page=episode.page.render(observation_chars),

@@ -7,7 +7,9 @@ Lifecycle (nothing outlives the run that started it):
   first sample asks for it.
 - Each sample opens a ``BrowserSession`` with ``async with environment.session(...)``: a
   new browser context (no cookies, storage or pages shared with other samples) that is
-  closed when the block ends, also on error or cancellation.
+  closed when the block ends, also on error or cancellation. The WebDojo task's setup
+  opens it with ``open_session`` instead (``browser_tools.py``): the sample's scorer, or
+  else the sample's end, closes it.
 - The run's end closes the environment: an Inspect hook (``on_run_end``, which Inspect
   calls after success, error or cancellation, inside the run's event loop) calls
   ``shutdown_environment``. Should a process end without it, the Playwright driver exits
@@ -242,6 +244,22 @@ class WebEnvironment:
             websites: The ``websites/`` folder to serve.
             seed: Seed for the pages' ``Math.random``.
         """
+        session = await self.open_session(websites, seed)
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    async def open_session(self, websites: Path, seed: int = 0) -> BrowserSession:
+        """Open a fresh browser context for one sample; the caller must ``close()`` it.
+
+        For a session that outlives one block (the task's setup opens it, the scorer or
+        the sample's end closes it); ``session`` is the block form.
+
+        Args:
+            websites: The ``websites/`` folder to serve.
+            seed: Seed for the pages' ``Math.random``.
+        """
         server = self.server(websites)
         browser = await self.browser()
         context = await browser.new_context(
@@ -254,13 +272,13 @@ class WebEnvironment:
             locale="en-US",
             timezone_id="UTC",
         )
+        session = BrowserSession(context, server, self._page_loads)
         try:
-            session = BrowserSession(context, server, self._page_loads)
             await session.start(seed)
-            yield session
-        finally:
-            with anyio.CancelScope(shield=True):
-                await _quietly(context.close())
+        except BaseException:
+            await session.close()
+            raise
+        return session
 
     async def close(self) -> None:
         """Close the browser, stop Playwright and the servers (safe to call twice)."""
@@ -346,6 +364,11 @@ class BrowserSession:
         self.context.on("console", self._count_refused_navigation)
         await self.context.add_init_script(init_script(seed))
         self.context.on("page", self._watch)
+
+    async def close(self) -> None:
+        """Close the context, its tabs and everything in them (safe to call twice)."""
+        with anyio.CancelScope(shield=True):
+            await _quietly(self.context.close())
 
     async def _abort(self, route: Route) -> None:
         await route.abort("blockedbyclient")

@@ -13,7 +13,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage
+from inspect_ai.model import (
+    ChatMessage,
+    ChatMessageAssistant,
+    GenerateConfig,
+    ModelOutput,
+    ModelUsage,
+)
+
+from ping_inspect.webdojo.actions import parse_action
 
 Step = Callable[[str], str]
 """A function from the page the agent is shown to its answer."""
@@ -143,5 +151,55 @@ def scripted_agent(
         page = observation.split("\nCurrent page: ", 1)[1]
         text = sequence[step](page) if step < len(sequence) else 'exit(message="Done.")'
         return scripted_output(f"\n{text}")
+
+    return respond
+
+
+BROWSER_TOOL_OF = {"Click": "click", "Type": "type_text", "Search": "search"}
+"""The browser tool that carries out each ``do`` action the sequences use."""
+
+
+def scripted_tool_agent(
+    goals: dict[str, str], done: Callable[[], ModelOutput]
+) -> Callable[..., ModelOutput]:
+    """Make a mockllm ``custom_outputs`` callable that plays the sequences as tool calls.
+
+    For any tool-calling solver given the browser tools: it reads the task from the first
+    message that names one, the page from the latest message that shows one, and the
+    step from the browser tool calls made so far. An ``exit(...)`` step becomes a
+    ``finish`` call; an answer with no action is answered as text (which ends a
+    ``generate`` loop); after the sequence it answers ``done()``.
+
+    Args:
+        goals: Sample id by task goal.
+        done: The output once the sequence has ended (text, or a ``submit`` call).
+    """
+    browser_tools = {*BROWSER_TOOL_OF.values(), "finish"}
+
+    def respond(input: list[ChatMessage], tools: Any, tool_choice: Any,
+                config: GenerateConfig) -> ModelOutput:
+        task = next(m.text for m in input if m.text.startswith("Task: "))
+        sample_id = goals.get(task.split("\n", 1)[0].removeprefix("Task: "), "")
+        page = next(m.text for m in reversed(input) if "\nCurrent page: " in m.text)
+        step = sum(1 for m in input if isinstance(m, ChatMessageAssistant)
+                   for call in m.tool_calls or [] if call.function in browser_tools)
+        sequence = SEQUENCES.get(sample_id, [])
+        if step >= len(sequence):
+            return done()
+        answer = sequence[step](page.split("\nCurrent page: ", 1)[1])
+        try:
+            action = parse_action(answer)
+        except ValueError:
+            return scripted_output(answer)
+        if action.is_exit:
+            name, arguments = "finish", {"message": action.message or ""}
+        else:
+            name = BROWSER_TOOL_OF[str(action.name)]
+            arguments = {"element": action.element}
+            if action.argument is not None:
+                arguments["text"] = action.argument
+        out = ModelOutput.for_tool_call("mockllm", name, arguments, content="Next step.")
+        out.usage = ModelUsage(input_tokens=100, output_tokens=20, total_tokens=120)
+        return out
 
     return respond

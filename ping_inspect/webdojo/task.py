@@ -10,8 +10,9 @@ from inspect_ai import Task, task
 from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
 from ping_inspect.defences.solvers import no_defence
+from ping_inspect.webdojo import agent as _agent  # noqa: F401 (registers the agents)
 from ping_inspect.webdojo import fewshot as _fewshot  # noqa: F401 (registers the examples)
-from ping_inspect.webdojo.agent import browser_environment
+from ping_inspect.webdojo.browser_tools import browser_environment
 from ping_inspect.webdojo.dataset import Split, Subset, webdojo_dataset, webdojo_root
 from ping_inspect.webdojo.scorer import webdojo_scorer
 
@@ -38,6 +39,9 @@ def webdojo_task(
     Scores per category: benign success (SR) and over-refusal, harmful success (ASR) and
     refusal rate (RR); plus the paper's first-response measures ``performs`` / ``refuses``.
     Swap the defence with ``--solver ping`` (or ``ptst``, ``fewshot``, ``guard``, ...).
+    Any other solver or agent (``--solver generate``, ``--solver react``, your own) acts
+    through the browser tools the setup puts into the sample's state, and is scored by
+    the same criteria (see ``ping_inspect.webdojo.browser_tools``).
 
     Args:
         split: ``benign``, ``harmful`` or ``both``.
@@ -45,7 +49,7 @@ def webdojo_task(
             ``validation`` (7 + 7: the few-shot examples and the prefix search's tasks)
             or ``all`` (70 + 70). The ``fewshot`` defence refuses to score a validation
             task, since it shows that task, with its right answer, as an example.
-        max_steps: Most browser actions per episode (the paper's is 5).
+        max_steps: Most browser actions per episode (the paper's is 5), for any solver.
         agent: ``actions`` (the paper's action syntax) or ``tools`` (tool calls).
         max_tokens: Token budget per step (default 128 for actions: one action line with
             its comments needs far less; 512 for tools).
@@ -82,7 +86,7 @@ def webdojo_task(
     return Task(
         dataset=webdojo_dataset(root.parent, split, subset),
         setup=[
-            browser_environment(websites),
+            browser_environment(websites, max_steps, observation_chars),
             use_agent(AGENTS[agent], benchmark="webdojo", **agent_args),
         ],
         solver=no_defence(),
