@@ -33,6 +33,7 @@ from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import TaskState
 from mock_models import output
 
+from ping_inspect.agents import use_agent
 from ping_inspect.compare import Benchmark, cell_task, plan_cells
 from ping_inspect.defences import no_defence
 from ping_inspect.defences.prompts import PTST_BLOCK
@@ -59,7 +60,8 @@ def synthetic(n_benign: int = 4, n_harmful: int = 4) -> Task:
         )
         for sid in ids
     ]
-    return Task(dataset=samples, solver=no_defence(), scorer=synthetic_scorer())
+    return Task(dataset=samples, setup=use_agent("single_turn"), solver=no_defence(),
+                scorer=synthetic_scorer())
 
 
 @scorer(metrics={"success": category_metrics(), "refusal": category_metrics()})
