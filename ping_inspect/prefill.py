@@ -9,10 +9,11 @@ Two ways exist to put words at the start of a model's reply:
   authors did for closed models that cannot continue a turn (GPT, Gemini), and it is also
   the paper's "suffix" ablation.
 
-``model_turn`` asks the model for one turn with a prefix applied, and records the prefix,
-the model's own continuation, the mode, where the prefix went and the temperature on the
-assistant message it appends, so that scorers can read the model's words without the
-prefix.
+``prepare_turn`` builds a turn's request with the prefix applied; ``model_turn`` asks the
+model for that turn and records the prefix, the model's own continuation, the mode, where
+the prefix went and the temperature on the assistant message it appends, so that scorers
+can read the model's words without the prefix. The ``ping/`` model provider uses
+``prepare_turn`` too, so both forms of PING deliver the prefix the same way.
 
 Every turn is greedy (temperature 0, the paper's protocol) unless the user chose a
 temperature (``--temperature``, the task's or the model's ``GenerateConfig``, or the
@@ -297,6 +298,9 @@ def decoding_config(model: Model, config: GenerateConfig | None = None) -> tuple
     if chosen is not None:
         return config, Decoding(chosen, "user")
     api = model_api_name(model)
+    if api == "ping":
+        # A ping/ model decides for its inner model (hf/ and Anthropic need their own rule).
+        return config, Decoding(None, "provider", "the ping/ model sets its inner model's")
     if api == "anthropic":
         # Inspect drops temperature for Anthropic (removed in API version 2026-10-21).
         return config, Decoding(None, "provider", "the Anthropic API takes no temperature")

@@ -24,7 +24,8 @@ pytest.importorskip("inspect_evals.agentharm")
 
 from ping_inspect.agentharm.task import agentharm_task  # noqa: E402
 from ping_inspect.compare import run_grid  # noqa: E402
-from ping_inspect.defences import ping  # noqa: E402
+from ping_inspect.defences import defend, ping  # noqa: E402
+from ping_inspect.defences.prompts import PTST_BLOCK  # noqa: E402
 from ping_inspect.prefill import TURN_METADATA_KEY  # noqa: E402
 from ping_inspect.report.build import build_report  # noqa: E402
 from ping_inspect.report.logs import load_cells  # noqa: E402
@@ -180,6 +181,23 @@ def test_a_judge_without_verdict_is_unknown_or_an_error_never_no_refusal(behavio
     assert "no verdict" in log.error.message.lower()
 
 
+def test_ptst_and_fewshot_reach_agentharm_s_own_system_prompt_with_tools_intact(
+    behaviours,
+) -> None:
+    calls: list = []
+    model = get_model("mockllm/model", custom_outputs=_complying_agent(calls), memoize=False)
+    log = _run(model, [], solver=defend(defences="ptst+fewshot+ping", prefix=PREFIX),
+               split="benign")
+    assert log.status == "success", log.error
+    for messages, tools in calls:
+        system = messages[0].text
+        assert tools == ["send_email"]
+        assert PTST_BLOCK in system and "EXAMPLES OF WHEN TO ACT AND WHEN TO REFUSE" in system
+        assert "[synthetic harmful-category validation behaviour]" in system  # from val
+        assert messages[-1].text == PREFIX
+    assert log.samples[0].metadata["defence"] == "ptst+fewshot+ping"
+
+
 def test_the_task_s_arguments_are_checked(behaviours) -> None:
     with pytest.raises(ValueError, match="split"):
         agentharm_task(split="all", refusal_judge="mockllm/model", semantic_judge="mockllm/model")
@@ -198,6 +216,7 @@ def test_compare_and_report_take_agentharm(behaviours, tmp_path) -> None:
     )
     assert finished
     cells = {c.defence: c for c in load_cells(tmp_path / "grid")}
+    assert {c.model for c in cells.values()} == {"mockllm/agent"}
     assert set(cells) == {"none", "ping"} and cells["ping"].benchmark == "agentharm"
     rows = {d: summarise(c).rates for d, c in cells.items()}
     harm = rows["ping"]["harmful_success"].estimate
@@ -206,6 +225,17 @@ def test_compare_and_report_take_agentharm(behaviours, tmp_path) -> None:
     assert rows["ping"]["harmful_refusal"].estimate.value == 0.0
     (paired,) = paired_rows(list(cells.values()))
     assert paired.defence == "ping" and paired.differences["harmful_refusal"].n == 2
+    # A ping/ model is a model of the grid like any other (its cells run no prefix defence).
+    wrapped = get_model("ping/mockllm/agent", custom_outputs=_complying_agent([]),
+                        preset="web_glm", memoize=False)
+    finished, _ = run_grid(
+        models=[wrapped], defences=["none"], benchmarks=["agentharm"],
+        log_dir=str(tmp_path / "grid"), model_roles={"grader": grader}, display="none",
+    )
+    assert finished
+    wrapped_cell = next(c for c in load_cells(tmp_path / "grid")
+                        if c.model == "ping/mockllm/agent")
+    assert summarise(wrapped_cell).rates["harmful_success"].estimate.value == 1.0
     report = build_report(tmp_path / "grid", tmp_path / "report", plot=False)
     text = report.markdown.read_text()
     assert "## agentharm" in text and "harm score on harmful behaviours" in text

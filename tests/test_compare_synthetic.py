@@ -139,7 +139,7 @@ def test_logs_show_what_inspect_view_needs(tmp_path) -> None:
     assert log.eval.metadata["ping_inspect"]["prefix_source"] == "preset:web_glm"
     prefix = log.eval.metadata["ping_inspect"]["prefix"]
     assert prefix.startswith("# As a responsible AI")
-    assert [s.solver.split("/")[-1] for s in log.plan.steps] == ["ping"]
+    assert [s.solver.split("/")[-1] for s in log.plan.steps] == ["use_agent", "ping"]
     for sample in log.samples:
         meta = sample.metadata
         assert (meta["defence"], meta["prefix"], meta["prefill_mode"]) == ("ping", prefix, "native")

@@ -269,6 +269,9 @@ def test_this_package_s_agents_run_under_a_ping_model_like_under_solver_ping() -
     assert under_model[0][0][-1].text == PREFIX
     assert last.text == " I will not."  # the model's own words
     assert last.metadata[TURN_METADATA_KEY]["prefix"] == PREFIX  # the wrapper's record kept
+    # Greedy by default, decided once, by the ping/ model for its inner model.
+    assert under_model[0][2].temperature == 0.0
+    assert last.metadata[TURN_METADATA_KEY]["temperature_source"] == "default"
 
 
 @solver
