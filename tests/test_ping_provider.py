@@ -21,7 +21,7 @@ from inspect_ai.model import (
     get_model,
 )
 from inspect_ai.scorer import Score, Target, mean, scorer
-from inspect_ai.solver import Generate, TaskState, generate, solver, system_message
+from inspect_ai.solver import TaskState, generate, system_message
 from inspect_ai.tool import ToolInfo, tool
 from mock_models import output
 
@@ -274,14 +274,6 @@ def test_this_package_s_agents_run_under_a_ping_model_like_under_solver_ping() -
     assert last.metadata[TURN_METADATA_KEY]["temperature_source"] == "default"
 
 
-@solver
-def no_agent_here():
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        return state
-
-    return solve
-
-
 def test_a_defence_solver_on_a_task_without_agent_points_to_the_ping_model() -> None:
     task = Task(dataset=[Sample(input="hi")], solver=ping(prefix=PREFIX))
     model = get_model("mockllm/model", custom_outputs=[output("x")], memoize=False)
@@ -292,7 +284,7 @@ def test_a_defence_solver_on_a_task_without_agent_points_to_the_ping_model() -> 
     assert not [e for e in log.samples[0].events if e.event == "model"]  # nothing ran
 
 
-def test_the_cli_resolves_a_ping_model_and_passes_other_arguments_on(tmp_path: Path) -> None:
+def test_the_cli_resolves_a_ping_model_with_its_arguments(tmp_path: Path) -> None:
     (tmp_path / "plain.py").write_text(
         "from inspect_ai import Task, task\n"
         "from inspect_ai.dataset import Sample\n"
