@@ -5,11 +5,13 @@ transformers or playwright at import time (the heavy parts load inside factories
 """
 
 # ruff: noqa: F401
+from ping_inspect.agentharm.task import agentharm_task
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.defences.solvers import defend, fewshot, guard, no_defence, ping, ptst, suffix
 from ping_inspect.humaneval.scorer import humaneval_scorer
 from ping_inspect.humaneval.task import humaneval_task
 from ping_inspect.judges.scoring import refusal, success_judge
+from ping_inspect.models.ping_provider import ping as ping_model
 from ping_inspect.models.provider import transformers
 from ping_inspect.optimize.task import ping_optimize
 from ping_inspect.redcode.scorer import redcode_scorer

@@ -2,14 +2,20 @@
 
 A benchmark's task declares its agent in ``Task(setup=use_agent(...))``. The setup is kept
 when ``--solver`` replaces the task's solver, so a defence solver (``ping``, ``ptst``, ...)
-configures the defence and then runs the same agent with ``run_agent``. A task that
-declares no agent (any plain Inspect task) gets a single model turn.
+configures the defence and then runs the same agent with ``run_agent``.
+
+A task that declares no agent (any other Inspect task) is an error for the defence
+solvers: ``--solver`` has replaced that task's whole solver (its system prompt, tools and
+loop), so running anything in its place would measure a different task. The error points
+to ``--model ping/<model>``, which keeps the task's own solver and puts the prefix on
+every model call. A task that wants one defended model turn on purpose declares it with
+``use_agent("single_turn")``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from inspect_ai.log import transcript
 from inspect_ai.model import (
@@ -17,15 +23,23 @@ from inspect_ai.model import (
     ChatMessageAssistant,
     ChatMessageSystem,
     GenerateConfig,
+    execute_tools,
     get_model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
-from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolInfo
+from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolFunction, ToolInfo
 from inspect_ai.util import StoreModel, store_as
 from pydantic import Field
 
 from ping_inspect.defences.settings import DefenceSettings
-from ping_inspect.prefill import Turn, model_turn, prefill_capability
+from ping_inspect.prefill import (
+    Turn,
+    model_api_name,
+    model_turn,
+    own_words_message,
+    prefill_capability,
+    with_past_prefixes,
+)
 
 AgentFactory = Callable[..., Solver]
 _AGENTS: dict[str, AgentFactory] = {}
@@ -69,17 +83,70 @@ def use_agent(name: str, benchmark: str | None = None, **args: Any) -> Solver:
     return solve
 
 
+class NoAgentError(RuntimeError):
+    """A defence solver ran on a task that declares no agent of this package."""
+
+
 async def run_agent(state: TaskState, generate: Generate) -> TaskState:
-    """Run the sample's declared agent loop, or one model turn if it declares none."""
+    """Run the sample's declared agent loop.
+
+    Raises:
+        NoAgentError: the task declares none (see the module's docstring).
+    """
     spec = store_as(AgentSpec)
     if spec.name is None:
-        return await single_turn(state)
+        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defences))
     agent = _AGENTS[spec.name](**spec.args)
     return await agent(state, generate)
 
 
+def no_agent_message(defences: list[str]) -> str:
+    """Say why a defence solver cannot run on a task without an agent, and what to use."""
+    solver_name = "+".join(defences) or "no_defence"
+    model = str(get_model())
+    text = (
+        f"--solver {solver_name} replaced this task's whole solver (its system prompt, tools "
+        "and agent loop), and the task declares no agent of ping-inspect to run under the "
+        "defence: running it would answer with one model turn, without the task's tools, "
+        "and measure another task. "
+    )
+    if model_api_name(model) == "ping":
+        text += (
+            f"The model {model} already puts the PING prefix on every call of the task's "
+            "own solver: leave --solver out."
+        )
+    elif {"ping", "suffix"} & set(defences):
+        mode = " -M mode=user_suffix" if "suffix" in defences else ""
+        text += (
+            "To put the PING prefix on every model call of the task's own solver or agent, "
+            "leave --solver out and wrap the model: inspect eval <task> "
+            f"--model ping/{model} -M preset=web_glm{mode} (or -M prefix_file=PATH)."
+        )
+    else:
+        text += (
+            "ptst, fewshot, guard and no_defence run the agents of this package's "
+            "benchmarks (tasks/webdojo.py, redcode.py, humaneval.py, agentharm.py); run any "
+            f"other task without --solver, or with --model ping/{model} -M preset=NAME "
+            "for PING."
+        )
+    return text + (
+        " A task written for this package that wants one defended model turn declares "
+        "it: Task(setup=use_agent('single_turn'), ...)."
+    )
+
+
+@register_agent("single_turn")
+def single_turn_agent() -> Solver:
+    """One defended model turn, for tasks that declare it (``use_agent("single_turn")``)."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        return await single_turn(state)
+
+    return solve
+
+
 async def single_turn(state: TaskState) -> TaskState:
-    """Answer the conversation with one defended model turn (for tasks with no agent)."""
+    """Answer the conversation with one defended model turn."""
     messages = with_system_addenda(state.messages)
     turn, message = await agent_turn(
         state, messages, tools=state.tools, tool_choice=state.tool_choice
@@ -87,6 +154,61 @@ async def single_turn(state: TaskState) -> TaskState:
     state.messages.append(message)
     state.output = turn.output
     return state
+
+
+async def defended_generate(
+    state: TaskState,
+    tool_calls: Literal["loop", "single", "none"] = "loop",
+    **config: Any,
+) -> TaskState:
+    """Inspect's ``generate``, with every model turn asked through ``agent_turn``.
+
+    Pass it as the ``generate`` of a solver chain written for Inspect (one that calls
+    ``generate(state)``, as inspect_evals' AgentHarm agent does) to run that chain under
+    the sample's defences: the system prompt gets the PTST and few-shot blocks, and each
+    turn starts with the prefix. The conversation keeps the model's own words only (as a
+    ``ping/`` model returns them, so the chain's own scorers read no prefix); the model
+    sees its earlier turns as it wrote them, prefix included (``with_past_prefixes``).
+    Tool calls are run as Inspect's ``generate`` runs them.
+
+    Args:
+        state: The sample's state.
+        tool_calls: ``loop`` (run tool calls and ask again until none), ``single`` (run
+            one set of tool calls) or ``none``.
+        **config: Generation settings for the turns.
+    """
+    tool_choice = state.tool_choice
+    generate_config = GenerateConfig(**config)
+    while True:
+        request = with_past_prefixes(with_system_addenda(state.messages))
+        turn, message = await agent_turn(
+            state, request, tools=state.tools, tool_choice=tool_choice, config=generate_config
+        )
+        message = own_words_message(message)
+        state.output = _with_message(turn, message)
+        state.messages.append(message)
+        if state.completed:
+            return state
+        if tool_calls == "none" or not message.tool_calls:
+            return state
+        result = await execute_tools(
+            state.messages, state.tools, generate_config.max_tool_output
+        )
+        state.messages.extend(result.messages)
+        if result.output is not None:
+            state.output = result.output
+        if state.completed or tool_calls == "single":
+            return state
+        if isinstance(tool_choice, ToolFunction):  # a forced call is forced once
+            tool_choice = "auto"
+
+
+def _with_message(turn: Turn, message: ChatMessageAssistant) -> Any:
+    """The turn's output, its first choice holding ``message``."""
+    output = turn.output.model_copy(deep=False)
+    first, *rest = output.choices
+    output.choices = [first.model_copy(update={"message": message}), *rest]
+    return output
 
 
 def defended_system_prompt(base: str) -> str:

@@ -9,10 +9,11 @@ Two ways exist to put words at the start of a model's reply:
   authors did for closed models that cannot continue a turn (GPT, Gemini), and it is also
   the paper's "suffix" ablation.
 
-``model_turn`` asks the model for one turn with a prefix applied, and records the prefix,
-the model's own continuation, the mode, where the prefix went and the temperature on the
-assistant message it appends, so that scorers can read the model's words without the
-prefix.
+``prepare_turn`` builds a turn's request with the prefix applied; ``model_turn`` asks the
+model for that turn and records the prefix, the model's own continuation, the mode, where
+the prefix went and the temperature on the assistant message it appends, so that scorers
+can read the model's words without the prefix. The ``ping/`` model provider uses
+``prepare_turn`` too, so both forms of PING deliver the prefix the same way.
 
 Every turn is greedy (temperature 0, the paper's protocol) unless the user chose a
 temperature (``--temperature``, the task's or the model's ``GenerateConfig``, or the
@@ -31,6 +32,7 @@ from inspect_ai.model import (
     ChatMessageAssistant,
     ChatMessageTool,
     ChatMessageUser,
+    ContentText,
     GenerateConfig,
     Model,
     ModelName,
@@ -296,6 +298,9 @@ def decoding_config(model: Model, config: GenerateConfig | None = None) -> tuple
     if chosen is not None:
         return config, Decoding(chosen, "user")
     api = model_api_name(model)
+    if api == "ping":
+        # A ping/ model decides for its inner model (hf/ and Anthropic need their own rule).
+        return config, Decoding(None, "provider", "the ping/ model sets its inner model's")
     if api == "anthropic":
         # Inspect drops temperature for Anthropic (removed in API version 2026-10-21).
         return config, Decoding(None, "provider", "the Anthropic API takes no temperature")
@@ -333,6 +338,68 @@ class Turn:
         return self.continuation
 
 
+@dataclass(frozen=True)
+class PreparedTurn:
+    """A turn's request with the prefix applied, ready to send to the model's backend."""
+
+    request: list[ChatMessage]
+    """The messages sent: the conversation with the prefix where ``mode`` puts it."""
+    config: GenerateConfig
+    """The request's config: the turn's temperature, and ``extra_body`` where needed."""
+    prefix: str
+    """The prefix as sent (empty for none)."""
+    mode: PrefillMode | None
+    placement: Placement | None
+    decoding: Decoding
+
+    def record(self, continuation: str) -> dict[str, Any]:
+        """The per-turn record kept in an assistant message's metadata."""
+        return {
+            "prefix": self.prefix,
+            "continuation": continuation,
+            "mode": str(self.mode) if self.mode else None,
+            "placement": str(self.placement) if self.placement else None,
+            **self.decoding.record(),
+        }
+
+
+def prepare_turn(
+    model: Model,
+    messages: list[ChatMessage],
+    prefix: str | None = None,
+    mode: RequestedMode | str = "auto",
+    config: GenerateConfig | None = None,
+) -> PreparedTurn:
+    """Build the request of a turn that starts with ``prefix``, the way ``model`` allows.
+
+    Args:
+        model: The model that will receive the request (its provider decides the mode).
+        messages: The conversation so far (not modified).
+        prefix: Words to put at the start of the model's turn; None or empty for none.
+        mode: How to deliver the prefix (see ``resolve_mode``).
+        config: Generation settings for this turn (a temperature set here wins; else
+            the user's, else greedy: see ``decoding_config``).
+
+    Raises:
+        PrefillError: the mode cannot be used with this model.
+        DecodingError: see ``decoding_config``.
+    """
+    config, decoding = decoding_config(model, config)
+    resolved = resolve_mode(model, mode) if prefix else None
+    if not prefix or resolved is None:
+        return PreparedTurn(messages, config, "", None, None, decoding)
+    sent_prefix = deliverable_prefix(prefix, model, resolved)
+    placement = prefix_placement(messages, resolved)[0]
+    return PreparedTurn(
+        request=with_prefix(messages, sent_prefix, resolved),
+        config=request_config(model, resolved, config),
+        prefix=sent_prefix,
+        mode=resolved,
+        placement=placement,
+        decoding=decoding,
+    )
+
+
 async def model_turn(
     model: Model,
     messages: list[ChatMessage],
@@ -358,35 +425,68 @@ async def model_turn(
         The turn, and the assistant message to append to the conversation: its content is
         the prefix and continuation for native prefill (the model's turn as it stands in
         its context), and its metadata holds the prefix, continuation, mode, placement
-        of the prefix and the temperature apart.
+        of the prefix and the temperature apart. A ``ping/`` model that injected its own
+        prefix keeps its record (and the message its own words).
     """
-    config, decoding = decoding_config(model, config)
-    resolved = resolve_mode(model, mode) if prefix else None
-    sent_prefix = deliverable_prefix(prefix, model, resolved) if prefix and resolved else ""
-    placement = prefix_placement(messages, resolved)[0] if resolved else None
-    request = with_prefix(messages, sent_prefix, resolved) if resolved else messages
-    if resolved:
-        config = request_config(model, resolved, config)
+    prepared = prepare_turn(model, messages, prefix, mode, config)
     output = await model.generate(
-        request, tools=tools or [], tool_choice=tool_choice, config=config
+        prepared.request, tools=tools or [], tool_choice=tool_choice, config=prepared.config
     )
-    turn = Turn(sent_prefix, output.completion, resolved, output, decoding, placement)
+    turn = Turn(prepared.prefix, output.completion, prepared.mode, output, prepared.decoding,
+                prepared.placement)
+    earlier = (output.message.metadata or {}).get(TURN_METADATA_KEY)
+    record = earlier if prepared.mode is None and earlier else prepared.record(turn.continuation)
     message = output.message.model_copy(
         update={
             "content": turn.text,
-            "metadata": {
-                **(output.message.metadata or {}),
-                TURN_METADATA_KEY: {
-                    "prefix": sent_prefix,
-                    "continuation": turn.continuation,
-                    "mode": str(resolved) if resolved else None,
-                    "placement": str(placement) if placement else None,
-                    **decoding.record(),
-                },
-            },
+            "metadata": {**(output.message.metadata or {}), TURN_METADATA_KEY: record},
         }
     )
     return turn, message
+
+
+def with_past_prefixes(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Return the conversation as the model wrote it: past prefixes back in their turns.
+
+    A turn kept with the model's own words only (what a ``ping/`` model returns, and
+    what AgentHarm's agent keeps) gets its native prefix back at its start, so that on
+    the next turn the model sees its earlier turns as it wrote them, prefix included,
+    exactly as this package's agents keep them. A turn whose text is no longer its
+    recorded continuation (it already holds the prefix, or the agent rewrote it) is left
+    as it is; ``user_suffix`` turns are left as they are (the suffix went to a message
+    the model answered, never to its own turn).
+    """
+    return [_with_own_prefix(m) for m in messages]
+
+
+def _with_own_prefix(message: ChatMessage) -> ChatMessage:
+    record = (message.metadata or {}).get(TURN_METADATA_KEY) or {}
+    prefix = record.get("prefix")
+    if (
+        not isinstance(message, ChatMessageAssistant)
+        or record.get("mode") != PrefillMode.NATIVE
+        or not prefix
+        or message.text != record.get("continuation")
+    ):
+        return message
+    if isinstance(message.content, str):
+        return message.model_copy(update={"content": prefix + message.content})
+    content = list(message.content)
+    first_text = next((i for i, c in enumerate(content) if isinstance(c, ContentText)), None)
+    if first_text is None:
+        content.insert(0, ContentText(text=prefix))
+    else:
+        part = content[first_text]
+        content[first_text] = part.model_copy(update={"text": prefix + part.text})
+    return message.model_copy(update={"content": content})
+
+
+def own_words_message(message: ChatMessageAssistant) -> ChatMessageAssistant:
+    """Return ``message`` holding only the model's own words (its record kept)."""
+    record = (message.metadata or {}).get(TURN_METADATA_KEY) or {}
+    if record.get("mode") != PrefillMode.NATIVE or "continuation" not in record:
+        return message
+    return message.model_copy(update={"content": str(record["continuation"])})
 
 
 def own_words(message: ChatMessage) -> str:

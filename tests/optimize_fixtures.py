@@ -37,6 +37,7 @@ from inspect_ai.model import (
 from inspect_ai.scorer import Score, Target, mean, scorer
 from inspect_ai.solver import TaskState
 
+from ping_inspect.agents import use_agent
 from ping_inspect.defences import no_defence
 from ping_inspect.judges.scoring import own_responses
 from ping_inspect.optimize.benchmarks import BenchmarkSpec, Source, register_benchmark
@@ -110,7 +111,8 @@ def opt_synthetic(subset: str = "validation", first_response: bool = True) -> Ta
                          "subset": subset, "benchmark": "opt_synthetic"})
         for kind in ("b", "h") for i in numbers
     ]
-    return Task(dataset=samples, solver=no_defence(), scorer=first_response_scorer())
+    return Task(dataset=samples, setup=use_agent("single_turn"), solver=no_defence(),
+                scorer=first_response_scorer())
 
 
 @scorer(metrics={"performs": [mean()], "refuses": [mean()]})

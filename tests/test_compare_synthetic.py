@@ -33,6 +33,7 @@ from inspect_ai.scorer import Score, Target, scorer
 from inspect_ai.solver import TaskState
 from mock_models import output
 
+from ping_inspect.agents import use_agent
 from ping_inspect.compare import Benchmark, cell_task, plan_cells
 from ping_inspect.defences import no_defence
 from ping_inspect.defences.prompts import PTST_BLOCK
@@ -59,7 +60,8 @@ def synthetic(n_benign: int = 4, n_harmful: int = 4) -> Task:
         )
         for sid in ids
     ]
-    return Task(dataset=samples, solver=no_defence(), scorer=synthetic_scorer())
+    return Task(dataset=samples, setup=use_agent("single_turn"), solver=no_defence(),
+                scorer=synthetic_scorer())
 
 
 @scorer(metrics={"success": category_metrics(), "refusal": category_metrics()})
@@ -137,7 +139,7 @@ def test_logs_show_what_inspect_view_needs(tmp_path) -> None:
     assert log.eval.metadata["ping_inspect"]["prefix_source"] == "preset:web_glm"
     prefix = log.eval.metadata["ping_inspect"]["prefix"]
     assert prefix.startswith("# As a responsible AI")
-    assert [s.solver.split("/")[-1] for s in log.plan.steps] == ["ping"]
+    assert [s.solver.split("/")[-1] for s in log.plan.steps] == ["use_agent", "ping"]
     for sample in log.samples:
         meta = sample.metadata
         assert (meta["defence"], meta["prefix"], meta["prefill_mode"]) == ("ping", prefix, "native")

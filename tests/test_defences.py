@@ -157,7 +157,7 @@ def test_ptst_alone_adds_no_prefix() -> None:
 
 def test_fewshot_needs_a_benchmark_with_examples() -> None:
     seen: Recorder = []
-    task = Task(dataset=[Sample(input="hi")], solver=fewshot())
+    task = Task(dataset=[Sample(input="hi")], setup=use_agent("single_turn"), solver=fewshot())
     log = _eval(task, seen)
     assert log.status == "error"
     assert "fewshot defence needs a benchmark" in str(log.samples[0].error.message)

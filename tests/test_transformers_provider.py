@@ -32,6 +32,7 @@ from inspect_ai.model import (  # noqa: E402
 )
 from inspect_ai.tool import ToolInfo, ToolParams  # noqa: E402
 
+from ping_inspect.agents import use_agent  # noqa: E402
 from ping_inspect.defences.solvers import ping  # noqa: E402
 from ping_inspect.models import smollm2  # noqa: E402
 from ping_inspect.models.batching import RequestBatcher  # noqa: E402
@@ -408,6 +409,7 @@ def test_smollm2_continues_a_prefix_through_inspect(
     prefix = "The capital of France is"
     task = Task(
         dataset=[Sample(input="What is the capital of France?")],
+        setup=use_agent("single_turn"),
         solver=ping(prefix=prefix, mode="native"),
     )
     [log] = eval(

@@ -25,7 +25,13 @@ from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, for
 from ping_inspect.defences.presets import DEFAULT_PRESET, DEFAULT_PRESETS, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
 from ping_inspect.defences.settings import DefenceSettings
-from ping_inspect.prefill import TURN_METADATA_KEY, PrefillMode, decoding_config, resolve_mode
+from ping_inspect.prefill import (
+    TURN_METADATA_KEY,
+    PrefillMode,
+    decoding_config,
+    model_api_name,
+    resolve_mode,
+)
 
 DEFENCES = ("none", "ping", "suffix", "ptst", "fewshot", "guard")
 
@@ -267,6 +273,7 @@ def defend(
         settings.defences, settings.prefix = names, text
         settings.prefix_source, settings.prefix_mode = source, str(mode)
         if text is not None:
+            _check_not_prefixed_twice(names)
             # Fail before any work when native delivery is impossible for this model.
             state.metadata["prefill_mode"] = str(resolve_mode(get_model(), mode))
         state.metadata.update(defence="+".join(names) or "none", prefix=text)
@@ -282,6 +289,19 @@ def defend(
         return await run_agent(state, generate)
 
     return solve
+
+
+def _check_not_prefixed_twice(names: list[str]) -> None:
+    """A ``ping/`` model already injects a prefix: a second one would stack on it."""
+    model = get_model()
+    if model_api_name(model) == "ping":
+        prefixed = "+".join(n for n in names if n in ("ping", "suffix"))
+        raise PrefixError(
+            f"The model {model} already puts a PING prefix on every call, and --solver "
+            f"{prefixed} would add a second one. Use one of the two: --solver ping with "
+            f"--model {model.name}, or --model {model} with no prefix defence "
+            "(no_defence, ptst, fewshot or guard combine with it)."
+        )
 
 
 async def _guard_flags(state: TaskState, role: str) -> bool:

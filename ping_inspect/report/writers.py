@@ -178,11 +178,21 @@ def _intro(rows: Sequence[Row], paired: Sequence[PairedRow], log_dir: str) -> li
     ]
 
 
+BENCHMARK_NOTES = {
+    "agentharm": "Success here is AgentHarm's score, the mean share of a behaviour's grading "
+    "criteria met (harm score on harmful behaviours, benign score on benign ones), not a 0/1 "
+    "rate; refusal is AgentHarm's refusal judge on the model's own words.",
+}
+"""What a benchmark's columns mean where it departs from 0/1 success and refusal."""
+
+
 def _section(benchmark: str, rows: Sequence[Row], paired: Sequence[PairedRow],
              out_dir: Path) -> list[str]:
     header = ["model", "defence", "prefix", "prefill mode", *(m.title for m in METRICS),
               "samples", "errors", "status", "log"]
-    lines = [f"## {benchmark}", "", *_table(header, [_row_cells(r, out_dir) for r in rows]), ""]
+    note = BENCHMARK_NOTES.get(benchmark.split(":")[0])
+    lines = [f"## {benchmark}", "", *([note, ""] if note else []),
+             *_table(header, [_row_cells(r, out_dir) for r in rows]), ""]
     if paired:
         lines += [f"Paired differences against `{BASELINE}` (percentage points):", ""]
         lines += _table(["model", "defence", *(f"Δ {m.title}" for m in METRICS)],

@@ -1,0 +1,6 @@
+"""AgentHarm (inspect_evals) with this package's defences and an own-words refusal score.
+
+The behaviours are downloaded by inspect_evals at run time (they carry a canary string and
+are never committed here); offline, put AgentHarm's JSON files in
+``$INSPECT_EVALS_CACHE_DIR/agentharm_dataset/AgentHarm/benchmark/``.
+"""
