@@ -186,7 +186,8 @@ def test_ptst_and_fewshot_reach_agentharm_s_own_system_prompt_with_tools_intact(
 ) -> None:
     calls: list = []
     model = get_model("mockllm/model", custom_outputs=_complying_agent(calls), memoize=False)
-    log = _run(model, [], solver=defend(defences="ptst+fewshot+ping", prefix=PREFIX),
+    log = _run(model, [], solver=defend(defences="ptst+fewshot+ping", prefix=PREFIX,
+                                  fewshot_benign=1, fewshot_harmful=1),
                split="benign")
     assert log.status == "success", log.error
     for messages, tools in calls:
