@@ -324,14 +324,15 @@ async def test_opening_a_page_tries_again_when_the_renderer_is_too_slow_once(mon
     def slow_first_answer(handler):  # the server thread, as a starved renderer sees it
         if handler.path.endswith("/mail/") and slow_answers["left"] > 0:
             slow_answers["left"] -= 1
-            threading.Event().wait(1.0)
+            threading.Event().wait(4.0)
         return served(handler)
 
     monkeypatch.setattr(server._SitesHandler, "do_GET", slow_first_answer)
     environment = current_environment()
     try:
         async with environment.session(webdojo_root() / "websites", seed=1) as session:
-            session.context.set_default_navigation_timeout(300)
+            # Well under the slow answer, well over a normal load on a busy 2-core machine.
+            session.context.set_default_navigation_timeout(2000)
             assert "Inbox" in (await session.open("mail/")).text_view()
             assert slow_answers["left"] == 0
             slow_answers["left"] = 2  # slow on both tries: the sample errors, clearly
