@@ -346,6 +346,7 @@ def test_the_report_shows_the_papers_refusal_and_the_echo_free_one(tmp_path: Pat
     from inspect_ai.dataset import Sample
     from mock_models import provider_model, replying
 
+    from ping_inspect.agents import use_agent
     from ping_inspect.defences import PRESETS, ping
     from ping_inspect.webdojo.scorer import webdojo_scorer
 
@@ -354,7 +355,8 @@ def test_the_report_shows_the_papers_refusal_and_the_echo_free_one(tmp_path: Pat
                                                               "benchmark": "webdojo"})
                for c in ("benign", "harmful")]
     model = provider_model("vllm", "agent", replying("\n" + echo))
-    eval(Task(dataset=samples, solver=ping(preset="web_glm"), scorer=webdojo_scorer()),
+    eval(Task(dataset=samples, setup=use_agent("single_turn"), solver=ping(preset="web_glm"),
+              scorer=webdojo_scorer()),
          model=model, log_dir=str(tmp_path), display="none")
     files = build_report(tmp_path, tmp_path / "out", plot=False)
     [row] = summary_rows(files).values()
