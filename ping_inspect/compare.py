@@ -286,7 +286,7 @@ def plan_cells(
 
 def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     """Create the task of one cell: the benchmark's task with the defence built in."""
-    from inspect_ai._eval.task.task import task_with
+    from inspect_ai import task_with
 
     name = cell.benchmark.partition(":")[0].strip()
     task = _create_task(table[name].task, cell.task_args)
@@ -336,7 +336,7 @@ def _create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Ta
         takes_any = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
         return spec(**{k: v for k, v in args.items() if takes_any or k in accepted})
     # Inspect's own resolution of a task name or file spec (what `inspect eval` uses).
-    from inspect_ai._eval.loader import load_task_spec
+    from ping_inspect.inspect_compat import load_task_spec
 
     try:
         tasks = load_task_spec(_registered_name(spec), dict(args))
@@ -356,7 +356,7 @@ def _registered_name(spec: str) -> str:
     installed; run from a source folder that holds a ``*.egg-info`` (pytest, ``python -m``
     in the repository root), the same task is registered as ``webdojo``.
     """
-    from inspect_ai._util.registry import registry_lookup
+    from ping_inspect.inspect_compat import registry_lookup
 
     if "/" not in spec or spec.endswith(".py") or registry_lookup("task", spec) is not None:
         return spec
