@@ -97,7 +97,8 @@ def test_a_tiny_model_trains_on_the_web_steps(web_run, tmp_path) -> None:
         tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id))
     model.save_pretrained(tmp_path / "tiny")
     tokenizer.save_pretrained(tmp_path / "tiny")
-    write_jsonl(web_run[2].records[:6], tmp_path / "web.jsonl")
+    shortest = sorted(web_run[2].records, key=lambda r: len(r["messages"][1]["content"]))[:4]
+    write_jsonl(shortest, tmp_path / "web.jsonl")
     out = finetune(FinetuneSettings(
         model=str(tmp_path / "tiny"), data=str(tmp_path / "web.jsonl"), out=str(tmp_path / "o"),
         learning_rate=5e-3, batch_size=2, grad_accum=1, max_steps=4, threads=1,

@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lora-r", type=int, default=defaults["lora_r"])
     parser.add_argument("--lora-alpha", type=int, default=defaults["lora_alpha"])
     parser.add_argument("--lora-dropout", type=float, default=defaults["lora_dropout"])
+    parser.add_argument("--activation-checkpointing", action="store_true",
+                        help="recompute activations in the backward pass (less memory, "
+                             "about a third more compute)")
     parser.add_argument("--all-tokens", action="store_true",
                         help="compute the loss on every token, not only the assistant's")
     parser.add_argument("--threads", type=int, default=None,
