@@ -132,7 +132,7 @@ def test_only_successful_benign_undefended_samples_are_exported() -> None:
 
     ok = _call([SYSTEM, USER], "done")
     samples = [
-        _sample([ok]),
+        _sample([ok], benchmark="humaneval", subset="test"),
         _sample([ok], category="harmful"),
         _sample([ok], success=0.0),
         _sample([ok], success=float("nan")),
@@ -143,6 +143,7 @@ def test_only_successful_benign_undefended_samples_are_exported() -> None:
     export = export_log(log, Export())
     assert export.kept_samples == 1 and len(export.records) == 1
     assert sum(export.skipped.values()) == 4
+    assert export.from_test_splits == {"humaneval": 1}  # the CLI warns about these
 
 
 def test_records_round_trip_and_a_record_without_an_answer_is_refused(tmp_path: Path) -> None:

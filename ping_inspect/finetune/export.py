@@ -35,6 +35,9 @@ class Export:
     records: list[Record] = field(default_factory=list)
     kept_samples: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    from_test_splits: Counter[str] = field(default_factory=Counter)
+    """Kept samples per benchmark whose ``subset`` is ``test``: training on them makes that
+    benchmark's evaluation meaningless (the CLI warns)."""
 
     def summary(self) -> str:
         """One line: records, samples kept, samples skipped by reason."""
@@ -74,6 +77,8 @@ def export_log(log: EvalLog, export: Export, category: str = "benign") -> Export
             continue
         export.records.extend(records)
         export.kept_samples += 1
+        if (sample.metadata or {}).get("subset") == "test":
+            export.from_test_splits[str(sample.metadata.get("benchmark"))] += 1
     return export
 
 

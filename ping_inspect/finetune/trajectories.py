@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
             sites=_comma_list(args.sites) if args.sites else None, data_dir=args.data_dir,
             log_dir=args.log_dir, max_samples=args.max_samples,
         )
+    for benchmark, count in export.from_test_splits.items():
+        print(f"ping-inspect trajectories: warning: {count} samples come from the test split of "
+              f"{benchmark}; a model trained on them can no longer be evaluated on it.",
+              file=sys.stderr)
     written = write_jsonl(export.records, args.out)
     print(f"ping-inspect trajectories: {export.summary()}; wrote {written} to {args.out}",
           file=sys.stderr)
