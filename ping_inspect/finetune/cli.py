@@ -91,5 +91,5 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = finetune(settings, progress=not args.no_progress)
     print(f"ping-inspect finetune: saved to {out.resolve()}; run it with "
-          f"--model transformers//{out.resolve()}", file=sys.stderr)
+          f"--model transformers/{out.resolve()}", file=sys.stderr)
     return 0
