@@ -3,7 +3,8 @@
 For each mode (full, LoRA) and sequence length (512, 1024 tokens) it trains the same model
 on the same tokenised conversation, once through ``finetune``'s TRL ``SFTTrainer`` and once
 through a bare loop (forward, loss on the assistant tokens, backward, AdamW step), each in
-its own process so that peak memory is that run's. Reported: trained tokens per second
+its own process so that peak memory is that run's (``--trl-metrics`` adds TRL's fused loss
+head, which also logs entropy and token accuracy every step). Reported: trained tokens per second
 (median over the timed steps, after warm-up steps) and peak resident memory (peak CUDA
 memory on a GPU), and the ratio TRL / plain (the target is at least 0.9).
 
@@ -86,7 +87,7 @@ def run_trl(args: argparse.Namespace) -> dict:
             model=args.model, data=args.data, out=out, lora=args.mode == "lora",
             learning_rate=1e-5, batch_size=1, grad_accum=1, max_steps=args.warmup + args.steps,
             max_length=args.tokens, threads=args.threads, device=args.device,
-            save_steps=10_000, warmup_ratio=0.0,
+            save_steps=10_000, warmup_ratio=0.0, trl_metrics=args.runner == "trl_metrics",
         )
         train.finetune(settings, progress=False)
     return {"step_s": statistics.median(times[args.warmup:]), "peak_mb": peak_memory_mb(
@@ -137,7 +138,7 @@ def run_plain(args: argparse.Namespace) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
-    result = run_trl(args) if args.runner == "trl" else run_plain(args)
+    result = run_plain(args) if args.runner == "plain" else run_trl(args)
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -150,7 +151,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--runner", choices=["trl", "plain"], help=argparse.SUPPRESS)
+    parser.add_argument("--trl-metrics", action="store_true",
+                        help="also time finetune --trl-metrics (TRL's fused loss and metrics)")
+    parser.add_argument("--runner", choices=["trl", "trl_metrics", "plain"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--tokens", type=int, help=argparse.SUPPRESS)
@@ -164,7 +168,8 @@ def main() -> None:
             for tokens in (int(t) for t in args.lengths.split(",")):
                 data = write_data(Path(folder), tokens, args.warmup + args.steps)
                 result = {}
-                for runner in ("trl", "plain"):
+                runners = ["trl", "plain"] + (["trl_metrics"] if args.trl_metrics else [])
+                for runner in runners:
                     command = [sys.executable, __file__, "--runner", runner, "--data", str(data),
                                "--mode", mode, "--tokens", str(tokens), "--model", args.model,
                                "--steps", str(args.steps), "--warmup", str(args.warmup),
@@ -182,15 +187,20 @@ def main() -> None:
     print(f"\nModel {args.model}, {args.device}, {args.threads} thread(s), batch 1, "
           f"median of {args.steps} steps after {args.warmup} warm-up; load average at the end "
           f"{load[0]:.1f}.\n")
-    print("| mode | tokens/step | finetune (TRL) tokens/s | plain loop tokens/s | ratio | "
-          "TRL step s | plain step s | TRL peak MB | plain peak MB |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    extra = " finetune --trl-metrics tokens/s (ratio) |" if args.trl_metrics else ""
+    print("| mode | tokens/step | finetune tokens/s | plain loop tokens/s | ratio | "
+          f"finetune step s | plain step s | finetune peak MB | plain peak MB |{extra}")
+    print("| --- " * (9 + bool(extra)) + "|")
     for mode, tokens, r in rows:
         trl, plain = r["trl"], r["plain"]
-        print(f"| {mode} | {tokens} | {tokens / trl['step_s']:.0f} | "
-              f"{tokens / plain['step_s']:.0f} | {plain['step_s'] / trl['step_s']:.2f} | "
-              f"{trl['step_s']:.2f} | {plain['step_s']:.2f} | {trl['peak_mb']:.0f} | "
-              f"{plain['peak_mb']:.0f} |")
+        line = (f"| {mode} | {tokens} | {tokens / trl['step_s']:.0f} | "
+                f"{tokens / plain['step_s']:.0f} | {plain['step_s'] / trl['step_s']:.2f} | "
+                f"{trl['step_s']:.2f} | {plain['step_s']:.2f} | {trl['peak_mb']:.0f} | "
+                f"{plain['peak_mb']:.0f} |")
+        if "trl_metrics" in r:
+            fused = r["trl_metrics"]["step_s"]
+            line += f" {tokens / fused:.0f} ({plain['step_s'] / fused:.2f}) |"
+        print(line)
 
 
 if __name__ == "__main__":

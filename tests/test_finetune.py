@@ -414,3 +414,21 @@ async def test_first_response_tells_writing_code_from_would_execute(text, writes
                       [USER, ChatMessageAssistant(content=text)])
     value = (await first_response_scorer()(state, Target(""))).value
     assert (value["writes_code"], value["would_execute"]) == (writes, executes)
+
+
+def test_the_default_loss_equals_trls_fused_loss(tiny_model, tmp_path) -> None:
+    import torch
+
+    from ping_inspect.finetune.train import _load, build_trainer, training_dataset
+
+    write_jsonl(_short_records(2), tmp_path / "d.jsonl")
+    losses = []
+    for fused in (False, True):
+        settings = _settings(tiny_model, tmp_path / "d.jsonl", tmp_path / "out", trl_metrics=fused)
+        model, tokenizer, _ = _load(str(tiny_model), settings, "cpu")
+        trainer = build_trainer(model, tokenizer, training_dataset(settings.data), settings,
+                                tmp_path / f"ckpt{fused}", "cpu", progress=False)
+        batch = next(iter(trainer.get_train_dataloader()))
+        with torch.no_grad():
+            losses.append(float(trainer.compute_loss(trainer.model, batch)))
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)
