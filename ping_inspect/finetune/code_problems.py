@@ -407,7 +407,7 @@ def _index_of(rng: random.Random) -> Iterator[CodeProblem]:
 
 
 def generate_problems(seed: int = 0) -> list[CodeProblem]:
-    """Every problem of every family (about 130), test inputs drawn with ``seed``."""
+    """Every problem of every family (102), test inputs drawn with ``seed``."""
     rng = random.Random(seed)
     problems = list(itertools.chain.from_iterable(f(rng) for f in _FAMILIES))
     names = [p.entry_point for p in problems]
