@@ -1,4 +1,4 @@
-"""``ping-inspect``: the commands around ``inspect eval`` (data, model, compare, report, probe).
+"""``ping-inspect``: the commands around ``inspect eval`` (data, model, compare, report, ...).
 
 Each subcommand lives with its feature: a module that defines ``configure(parser)`` and
 ``run(args) -> int``, and keeps its top-level imports light (the parser imports every one);
@@ -17,6 +17,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("ping_inspect.compare", "Run the models x defences x benchmarks grid."),
     "report": ("ping_inspect.report.cli", "Tables and trade-off plots from a log directory."),
     "probe": ("ping_inspect.probes.cli", "Linear probes on hidden states: prefix vs suffix."),
+    "trajectories": ("ping_inspect.finetune.trajectories",
+                     "Agent trajectories for fine-tuning (code, web, from logs), checked."),
+    "finetune": ("ping_inspect.finetune.cli", "Fine-tune a local model on trajectories (TRL)."),
 }
 
 
