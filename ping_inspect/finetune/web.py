@@ -23,7 +23,7 @@ import ping_inspect.webdojo.agent  # noqa: F401  (registers the WebDojo agents)
 from ping_inspect.agents import use_agent
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.finetune.web_goals import WebGoal
-from ping_inspect.webdojo.agent import browser_environment
+from ping_inspect.webdojo.browser_tools import browser_environment
 from ping_inspect.webdojo.dataset import webdojo_root
 from ping_inspect.webdojo.scorer import webdojo_scorer
 
@@ -89,7 +89,7 @@ def web_trajectory_task(
         name="finetune_web_trajectories",
         dataset=MemoryDataset(web_samples(goals), name="finetune-web"),
         setup=[
-            browser_environment(websites),
+            browser_environment(websites, MAX_STEPS, observation_chars),
             use_agent("webdojo", benchmark="webdojo", websites=websites, max_steps=MAX_STEPS,
                       observation_chars=observation_chars),
         ],
