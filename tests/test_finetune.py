@@ -346,6 +346,30 @@ def test_lora_merges_into_a_plain_folder_and_keeps_the_adapter(tiny_model, tmp_p
     assert not any("lora" in name for name, _ in loaded.named_parameters())
 
 
+def test_a_lora_adapter_loads_on_its_base_with_the_adapter_model_argument(
+    tiny_model, tmp_path
+) -> None:
+    import torch
+
+    from ping_inspect.finetune.train import finetune
+    from ping_inspect.models.loading import LocalModelError, load_local_model
+
+    write_jsonl(_short_records(2), tmp_path / "d.jsonl")
+    out = finetune(_settings(tiny_model, tmp_path / "d.jsonl", tmp_path / "out", lora=True,
+                             max_steps=2, lora_r=4, learning_rate=1e-2), progress=False)
+    merged, tokenizer = load_local_model(out, device="cpu")
+    adapted, _ = load_local_model(tiny_model, device="cpu", adapter=out / "adapter")
+    base, _ = load_local_model(tiny_model, device="cpu")
+    ids = torch.tensor([tokenizer("hello there, agent")["input_ids"]])
+    with torch.no_grad():
+        merged_logits, adapted_logits, base_logits = (
+            m(ids).logits for m in (merged, adapted, base))
+    assert torch.allclose(merged_logits, adapted_logits, atol=1e-4)
+    assert not torch.allclose(base_logits, adapted_logits, atol=1e-4)
+    with pytest.raises(LocalModelError, match="adapter_config.json"):
+        load_local_model(tiny_model, device="cpu", adapter=tmp_path)
+
+
 def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_model, tmp_path) -> None:
     write_jsonl(_short_records(4), tmp_path / "d.jsonl")
     out = tmp_path / "out"

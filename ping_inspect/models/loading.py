@@ -124,6 +124,7 @@ def load_local_model(
     allow_download: bool = False,
     trust_remote_code: bool = False,
     progress: Callable[[str], None] | None = None,
+    adapter: str | Path | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a causal language model and its tokenizer, ready for batched generation.
 
@@ -135,6 +136,8 @@ def load_local_model(
         allow_download: Let a model id missing from the local cache be downloaded.
         trust_remote_code: Passed to transformers (needed by some architectures).
         progress: Receives the embedded model's conversion messages.
+        adapter: A PEFT (LoRA) adapter folder to apply to the model and merge in, such as
+            the ``adapter/`` that ``ping-inspect finetune --lora`` keeps.
 
     Returns:
         The model in eval mode on ``device``, and its tokenizer with left padding and a
@@ -162,11 +165,34 @@ def load_local_model(
         local_files_only=offline,
         trust_remote_code=trust_remote_code,
     )
+    if adapter is not None:
+        model = _with_adapter(model, adapter)
     model.to(device).eval()
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
+
+
+def _with_adapter(model: PreTrainedModel, adapter: str | Path) -> PreTrainedModel:
+    """Apply a PEFT adapter folder to ``model`` and merge it.
+
+    Merged, generation runs at the base model's speed and hidden states come from the
+    adapted weights.
+    """
+    folder = Path(adapter).expanduser()
+    if not (folder / "adapter_config.json").is_file():
+        raise LocalModelError(
+            f"Adapter folder {adapter} has no adapter_config.json (a PEFT adapter, such as "
+            "the adapter/ that `ping-inspect finetune --lora` keeps, is expected)."
+        )
+    try:
+        from peft import PeftModel
+    except ImportError as error:
+        raise LocalModelError(
+            "-M adapter= needs PEFT: pip install 'ping-inspect[finetune]'"
+        ) from error
+    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
 def render_chat(

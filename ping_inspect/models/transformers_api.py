@@ -57,6 +57,8 @@ MODEL_ARGS = {
     "hidden_states": "true: put the final prompt token's hidden states in output metadata",
     "allow_download": "true: let a model id missing from the Hugging Face cache download",
     "trust_remote_code": "true: let transformers run the model repository's code",
+    "adapter": "a PEFT (LoRA) adapter folder applied to the model and merged in "
+    "(e.g. the adapter/ of `ping-inspect finetune --lora`)",
 }
 
 # The api_key Inspect passes when it creates a provider only to look up model information.
@@ -120,6 +122,7 @@ class TransformersAPI(ModelAPI):
             dtype=model_args.get("dtype"),
             allow_download=_flag(model_args.get("allow_download")),
             trust_remote_code=_flag(model_args.get("trust_remote_code")),
+            adapter=model_args.get("adapter"),
         )
         if config.seed is not None:
             import torch
