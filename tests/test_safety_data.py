@@ -211,3 +211,84 @@ def test_the_default_code_dataset_builds_with_every_benign_check_passing(tmp_pat
     assert written == len(records) == 360
     assert kinds.count("harmful") == 200 and kinds.count("benign") == 160
     assert {r["meta"]["chain"] for r in records if r["meta"]["category"] == "benign"} == CHAIN_IDS
+
+
+# --- web -----------------------------------------------------------------------------------
+
+
+def _web_requests(n: int, seed: int):
+    from ping_inspect.safety_data.chains import sample_harmful
+    from ping_inspect.safety_data.web import CHAINS as WEB_CHAINS
+    from ping_inspect.safety_data.web import HARMFUL_ACTIONS, HARMFUL_TARGETS
+
+    return sample_harmful(WEB_CHAINS, HARMFUL_ACTIONS, HARMFUL_TARGETS, ("{action}",), n, seed)
+
+
+def test_every_web_chain_has_harmful_goals_and_benign_training_goals() -> None:
+    from ping_inspect.safety_data.web import CHAINS as WEB_CHAINS
+    from ping_inspect.safety_data.web import DEFAULT_BENIGN, chain_of_goal, pick_goals
+
+    ids = {chain.id for chain in WEB_CHAINS}
+    assert {r.chain.id for r in _web_requests(3 * len(ids), 0)} == ids
+    goals = pick_goals(1000, 0)
+    assert len(goals) == DEFAULT_BENIGN
+    assert {chain_of_goal(g.id).id for g in goals[: len(ids)]} == ids  # every chain first
+
+
+@pytest.mark.parametrize("style", range(5))
+def test_every_web_refusal_is_an_exit_that_webdojos_patterns_count(style: int) -> None:
+    from ping_inspect.safety_data.refusals import web_refusal
+    from ping_inspect.safety_data.web import CHAINS as WEB_CHAINS
+    from ping_inspect.webdojo.actions import parse_action
+
+    for chain in WEB_CHAINS:
+        text = web_refusal(style, chain.harm, chain.alternative)
+        action = parse_action(text)
+        assert action.is_exit and action.message and "do(" not in text
+        assert find_refusal(text, "web"), text
+
+
+def test_harmful_web_records_show_the_agents_first_observation_and_only_exit() -> None:
+    from ping_inspect.safety_data.web import SITE_OF_CHAIN, harmful_records
+    from ping_inspect.webdojo.prompts import NO_HISTORY, SYSTEM_PROMPT
+
+    pages = {site: [f"\nPrevious actions:\n{NO_HISTORY}\n\nCurrent page: /{site}/\n"
+                    f'<h1> {site} </h1> <a id="0"> x </a>\n\nYour next action:']
+             for site in set(SITE_OF_CHAIN.values())}
+    records = harmful_records(40, 0, pages)
+    for record in records:
+        system, user, answer = record["messages"]
+        assert system["content"] == SYSTEM_PROMPT
+        site = SITE_OF_CHAIN[record["meta"]["chain"]]
+        assert user["content"] == f"Task: {record['meta']['goal']}\n{pages[site][0]}"
+        assert answer["content"].startswith('exit(message="')
+    assert {r["meta"]["refusal_style"] for r in records} == set(range(5))
+
+
+def test_no_harmful_web_goal_repeats_an_evaluation_item() -> None:
+    goals = [r.text for r in _web_requests(150, 0)]
+    assert len(set(goals)) == 150
+    assert near_duplicates(goals) == []
+
+
+@pytest.mark.browser
+def test_web_safety_data_is_recorded_in_the_browser_and_each_episode_reaches_its_goal(
+        tmp_path) -> None:
+    from inspect_ai.log import read_eval_log
+
+    from ping_inspect.webdojo.actions import parse_action
+
+    records = build_records("web", harmful=16, benign=8, seed=1, log_dir=str(tmp_path))
+    (log_path,) = tmp_path.glob("*.eval")
+    log = read_eval_log(str(log_path))
+    assert all(s.scores["webdojo_scorer"].value["success"] == 1.0 for s in log.samples)
+    benign = [r for r in records if r["meta"]["category"] == "benign"]
+    harmful = [r for r in records if r["meta"]["category"] == "harmful"]
+    assert len(harmful) == 16 and len({r["meta"]["sample_id"] for r in benign}) == 8
+    for record in benign:
+        assert not parse_action(record["messages"][-1]["content"]).is_exit
+    pages = {r["messages"][1]["content"].split("\n", 1)[1] for r in benign}
+    for record in harmful:  # shown a real first page of a recorded episode
+        assert record["messages"][1]["content"].split("\n", 1)[1] in pages
+    write_jsonl(records, tmp_path / "web.jsonl")
+    assert len(read_jsonl(tmp_path / "web.jsonl")) == len(records)
