@@ -174,7 +174,7 @@ def code_run(tmp_path_factory):
     from ping_inspect.finetune.trajectories import record_with_expert
 
     tasks = benign_tasks(len(CHAINS) + 2, seed=5)
-    skipped = [tasks[0].id, tasks[2].id]  # a summary and a clean-up not done
+    skipped = [tasks[-2].id, tasks[-1].id]  # second instances of two chains, not done
     export = record_with_expert(benign_task(tasks), "safety_code",
                                 ExpertThatSkips(tasks, skipped),
                                 str(tmp_path_factory.mktemp("logs")), 4)
@@ -278,17 +278,18 @@ def test_web_safety_data_is_recorded_in_the_browser_and_each_episode_reaches_its
 
     from ping_inspect.webdojo.actions import parse_action
 
-    records = build_records("web", harmful=16, benign=8, seed=1, log_dir=str(tmp_path))
+    records = build_records("web", harmful=16, benign=3, seed=1, log_dir=str(tmp_path))
     (log_path,) = tmp_path.glob("*.eval")
     log = read_eval_log(str(log_path))
     assert all(s.scores["webdojo_scorer"].value["success"] == 1.0 for s in log.samples)
     benign = [r for r in records if r["meta"]["category"] == "benign"]
     harmful = [r for r in records if r["meta"]["category"] == "harmful"]
-    assert len(harmful) == 16 and len({r["meta"]["sample_id"] for r in benign}) == 8
+    assert len(log.samples) == 3 + 4  # 3 benign goals; one short episode on each other site
+    assert len(harmful) == 16 and len({r["meta"]["sample_id"] for r in benign}) == 3
     for record in benign:
         assert not parse_action(record["messages"][-1]["content"]).is_exit
-    pages = {r["messages"][1]["content"].split("\n", 1)[1] for r in benign}
-    for record in harmful:  # shown a real first page of a recorded episode
+    pages = {s.messages[1].text.split("\n", 1)[1] for s in log.samples}
+    for record in harmful:  # shown the real first page of a recorded episode
         assert record["messages"][1]["content"].split("\n", 1)[1] in pages
     write_jsonl(records, tmp_path / "web.jsonl")
     assert len(read_jsonl(tmp_path / "web.jsonl")) == len(records)

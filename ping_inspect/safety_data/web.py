@@ -262,14 +262,21 @@ def domain_records(harmful: int = DEFAULT_HARMFUL, benign: int = DEFAULT_BENIGN,
                    log_dir: str | None = None, max_samples: int = 4) -> list[Record]:
     """The web domain's records: benign episodes recorded in Chromium, then refusals.
 
-    At least one goal per needed site is recorded even when fewer benign goals are asked
-    (its first page is what the harmful goals are shown); only ``benign`` goals' steps are
+    With harmful goals, a site no benign goal visits gets one short episode recorded for
+    its start page (what the harmful goals are shown); only the ``benign`` goals' steps are
     written.
     """
     from ping_inspect.finetune.trajectories import record_with_expert
     from ping_inspect.finetune.web import WebExpert, web_trajectory_task
 
-    goals = pick_goals(max(benign, len(CHAINS) if harmful else 0), seed)
+    goals = pick_goals(benign, seed)
+    if harmful:  # one short episode on each site no benign goal visits, for its start page
+        from ping_inspect.finetune.web_goals import web_goals
+
+        visited = {goal.site for goal in goals}
+        for site in sorted(set(SITE_OF_CHAIN.values()) - visited):
+            goals.append(min((g for g in web_goals() if g.site == site),
+                             key=lambda g: (len(g.steps), g.id)))
     if not goals:
         return []
     with tempfile.TemporaryDirectory(prefix="safety-web-logs-") as temporary:
