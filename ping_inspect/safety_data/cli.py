@@ -1,7 +1,7 @@
 """``ping-inspect safety-data``: agentic safety data (refusals and benign near misses).
 
     ping-inspect safety-data --domain code --out data/safety_code.jsonl
-    ping-inspect safety-data --domain web --out data/safety_web.jsonl --harmful 150 --benign 150
+    ping-inspect safety-data --domain web --out data/safety_web.jsonl --harmful 150 --benign 54
 
 Harmful requests come with a refusal that takes no action; benign counterparts of the same
 behaviour chains are carried out by a scripted expert in the real environment (code: the
@@ -24,8 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--harmful", type=int, default=None,
                         help="harmful requests with refusals (default: code 200, web 150)")
     parser.add_argument("--benign", type=int, default=None,
-                        help="benign counterparts carried out (default: code 160, web: every "
-                             "training goal of the sites, up to 150)")
+                        help="benign counterparts carried out: code episodes (default 160, one "
+                             "record each) or web goals (default 54, every eligible one; one "
+                             "record per step)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the instances and order")
     parser.add_argument("--log-dir", default=None,
                         help="keep the recording eval's log here (default: a temporary folder)")
