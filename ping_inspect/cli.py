@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trajectories": ("ping_inspect.finetune.trajectories",
                      "Agent trajectories for fine-tuning (code, web, from logs), checked."),
     "finetune": ("ping_inspect.finetune.cli", "Fine-tune a local model on trajectories (TRL)."),
+    "safety-data": ("ping_inspect.safety_data.cli",
+                    "Agentic safety data: harmful requests refused, benign near misses done."),
 }
 
 
