@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -236,8 +237,18 @@ def test_split_benchmarks() -> None:
     assert split("a:x=1;b") == ["a:x=1", "b"]
 
 
+def _offline_agentharm(root: Path, monkeypatch) -> None:
+    """Point inspect_evals' AgentHarm loader at the synthetic fixture (offline, no retries)."""
+    utils = pytest.importorskip("inspect_evals.agentharm.utils")
+    target = root / "agentharm_dataset" / "AgentHarm"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "agentharm", target)
+    monkeypatch.setattr(utils, "AGENTHARM_DATASET_LOCATION", target)
+
+
 @pytest.mark.parametrize("name", list(compare.BENCHMARKS))
-def test_known_benchmarks_follow_the_conventions(name: str) -> None:
+def test_known_benchmarks_follow_the_conventions(name: str, tmp_path, monkeypatch) -> None:
+    if name == "agentharm":
+        _offline_agentharm(tmp_path, monkeypatch)
     spec = compare.BENCHMARKS[name].task
     if registry_lookup("task", compare._registered_name(spec)) is None:
         pytest.skip(f"{spec} is not part of this checkout")
