@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trajectories": ("ping_inspect.finetune.trajectories",
                      "Agent trajectories for fine-tuning (code, web, from logs), checked."),
     "finetune": ("ping_inspect.finetune.cli", "Fine-tune a local model on trajectories (TRL)."),
+    "reproduce": ("ping_inspect.reproduce.cli",
+                  "The paper's finding in miniature: align, fine-tune, erode, defend, report."),
 }
 
 
