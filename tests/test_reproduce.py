@@ -125,6 +125,11 @@ def test_missing_inputs_are_errors_before_any_training(tmp_path, capsys, tiny_mo
     assert "--benchmarks" in capsys.readouterr().err
     assert main([*base, "--safety-data", str(tmp_path / "none.jsonl")]) == 2
     assert "--safety-data" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main([*base, "--device", "cuda"]) == 2
+        assert "--device cuda" in capsys.readouterr().err
     assert not (tmp_path / "run" / "models").exists()
 
 
@@ -285,6 +290,21 @@ def test_every_model_is_evaluated_and_the_report_has_the_erosion_curve(runs) -> 
                   "evaluate", "erosion", "report"):
         assert manifest["stages"][stage]["status"] == "done", stage
         assert manifest["stages"][stage]["hash"]
+
+
+def test_a_checkpoint_saved_before_a_kill_but_not_exported_is_exported_on_resume(runs) -> None:
+    import shutil
+
+    from ping_inspect.reproduce.checkpoints import export_missing, exported_steps
+
+    run_dir = runs["out"] / "models" / "agentic"
+    shutil.rmtree(run_dir / "steps" / "step-2")  # as if killed between save and export
+    assert 2 not in exported_steps(run_dir)
+    aligned = str(runs["out"] / "models" / "aligned")
+    assert export_missing(run_dir, run_dir / "checkpoints", aligned) == [2]
+    exported = exported_steps(run_dir)[2]
+    assert (exported / "model.safetensors").is_file()
+    assert "{% generation %}" not in (exported / "chat_template.jinja").read_text()
 
 
 def test_a_finished_run_skips_every_stage(runs) -> None:

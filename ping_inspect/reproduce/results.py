@@ -146,7 +146,7 @@ def markdown_sections(curve: Sequence[Mapping[str, Any]], pairs: Sequence[Mappin
         lines += [f"![erosion]({plots[0].name})", ""]
     lines += ["| run | step | benchmark | metric | rate [95% CI] | n |",
               "| --- | --- | --- | --- | --- | --- |"]
-    for r in curve:
+    for r in sorted(curve, key=lambda r: (r["run"], r["benchmark"], r["metric"], r["step"])):
         lines.append(f"| {r['run']} | {r['step']} | {r['benchmark']} | {r['metric']} | "
                      f"{_pct(r['value'])} [{_pct(r['low'])}, {_pct(r['high'])}] | {r['n']} |")
     lines += ["", "## Fine-tuning effects (paired on shared samples, percentage points)", "",
