@@ -99,6 +99,7 @@ def test_web_sites_select_webdojo_validation_samples() -> None:
     (["--threads", "0"], "--threads"),
     (["--sites", "mail"], "--sites"),
     (["--search-arg", "rounds=2"], "--search"),
+    (["--presets", "code_llama,web_glam"], "--presets"),
     (["--eval-every", "x"], "--eval-every"),
 ])
 def test_bad_arguments_are_one_line_errors_that_name_them(argv, named, tmp_path, capsys):

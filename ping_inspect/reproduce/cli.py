@@ -27,6 +27,7 @@ from ping_inspect.reproduce.settings import (
     SEARCH_MODES,
     ReproduceError,
     ReproduceSettings,
+    split_list,
 )
 
 PROG = "ping-inspect reproduce"
@@ -76,6 +77,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="share of safety examples in the mixed run's data, in (0, 1) "
                             f"(default {d['mix_ratio']})")
     defence = parser.add_argument_group("defences")
+    defence.add_argument("--presets", help="published prefixes to evaluate with PING, comma "
+                         "list (default: code_llama for code, web_glm for web)")
     defence.add_argument("--search", action="store_true",
                          help="also search a prefix on the agentic model. Expensive: the "
                               "faithful search (the paper's) scores ~110 candidates x 91 code "
@@ -124,6 +127,7 @@ def settings_from(args: argparse.Namespace) -> ReproduceSettings:
     values["benchmarks"] = _specs(args.benchmarks)
     values["curve_benchmarks"] = _specs(args.curve_benchmarks)
     values["search_args"] = tuple(args.search_args)
+    values["presets"] = tuple(split_list(args.presets))
     return ReproduceSettings(**values)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ping_inspect.reproduce.settings import (
+    DOMAIN_PRESETS,
     EvalPart,
     ReproduceError,
     ReproduceSettings,
@@ -42,10 +43,6 @@ from ping_inspect.reproduce.stages import (
 
 RUNS = ("agentic", "mixed")
 """The fine-tuning runs whose checkpoints make the erosion curve."""
-
-DOMAIN_PRESETS = {"code": ("code_llama",), "web": ("web_glm",)}
-"""The published prefixes evaluated per domain by default (each benchmark's preset)."""
-
 
 @dataclass
 class Context:
@@ -232,7 +229,8 @@ def stage_trajectories(ctx: Context) -> dict[str, Any]:
         else:
             export = record_web(sites=split_list(s.trajectory_sites) or None, log_dir=log_dir)
         write_jsonl(export.records, path)
-        return StageResult({**_data_outputs(path), "summary": export.summary()})
+        return StageResult({**_data_outputs(path), "summary": export.summary(),
+                             "log_dir": log_dir})
 
     values = {"domain": s.domain, "limit": s.trajectory_limit, "sites": s.trajectory_sites,
               "seed": s.seed}
@@ -411,7 +409,7 @@ def stage_evaluate(ctx: Context, models: Mapping[str, str], fingerprints: Mappin
     settings hash: a retrained model (same folder, new weights) is never read from an
     older log.
     """
-    presets = DOMAIN_PRESETS[ctx.settings.domain]
+    presets = list(ctx.settings.presets or DOMAIN_PRESETS[ctx.settings.domain])
     values = {
         "models": dict(models), "fingerprints": dict(fingerprints),
         "parts": [p.describe() for p in parts], "presets": presets,

@@ -14,6 +14,8 @@ from typing import Any
 DOMAINS = ("code", "web")
 DEVICES = ("auto", "cpu", "cuda")
 SEARCH_MODES = ("racing", "faithful")
+DOMAIN_PRESETS = {"code": ("code_llama",), "web": ("web_glm",)}
+"""The published prefixes evaluated per domain by default (the benchmarks' own presets)."""
 NEARMISS = "nearmiss"
 """The near-miss benign code benchmark; evaluated when ``compare`` knows it."""
 
@@ -58,6 +60,8 @@ class ReproduceSettings:
     mix_ratio: float = 0.1
     """Share of the mixed run's training examples that are safety examples."""
     # defences
+    presets: tuple[str, ...] = ()
+    """Published prefixes evaluated with PING (empty: the domain's, ``DOMAIN_PRESETS``)."""
     search: bool = False
     search_mode: str = "racing"
     search_generator: str | None = None
@@ -116,6 +120,12 @@ def check(settings: ReproduceSettings) -> ReproduceSettings:
         _sites("--sites", s.sites)
     if s.trajectory_sites:
         _sites("--trajectory-sites", s.trajectory_sites)
+    from ping_inspect.defences.presets import PRESETS
+
+    unknown = [p for p in s.presets if p not in PRESETS]
+    if unknown:
+        raise ReproduceError(f"--presets: unknown preset(s) {', '.join(unknown)}; the "
+                             f"published prefixes are {', '.join(PRESETS)}.")
     if (s.search_generator or s.search_args) and not s.search:
         raise ReproduceError("--search-generator and --search-arg need --search.")
     return s
