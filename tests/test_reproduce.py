@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 import time
 import types
@@ -207,8 +208,9 @@ class Interrupted(RuntimeError):
 
 @pytest.fixture(scope="module")
 def runs(tiny_model, tmp_path_factory):
-    """Run 1 is interrupted after the agentic run's step-2 checkpoint; run 2 resumes and
-    finishes; run 3 finds everything done."""
+    """Run 1 is interrupted after the agentic run's step-2 checkpoint (its exported model is
+    then removed, as if the kill came before the export); run 2 resumes and finishes; run 3
+    finds everything done."""
     from ping_inspect.cli import main
     from ping_inspect.reproduce import checkpoints
 
@@ -239,6 +241,8 @@ def runs(tiny_model, tmp_path_factory):
         with pytest.raises(Interrupted):
             main(argv)
         first = json.loads((out / "manifest.json").read_text())
+        # as if the kill came between the checkpoint's save and its export
+        shutil.rmtree(out / "models" / "agentic" / "steps" / "step-2")
         patch.setattr(checkpoints, "step_exporter", exporter)
         for _ in range(2):
             started = time.monotonic()
@@ -249,7 +253,7 @@ def runs(tiny_model, tmp_path_factory):
             "seconds": seconds, "calls": calls}
 
 
-def test_an_interrupted_run_resumes_training_from_its_checkpoint(runs) -> None:
+def test_an_interrupted_run_resumes_training_and_exports_the_checkpoint_it_missed(runs):
     first, second = runs["first"], runs["second"]
     assert first["stages"]["agentic"]["status"] == "interrupted"
     assert first["stages"]["aligned"]["status"] == "done"
@@ -259,7 +263,13 @@ def test_an_interrupted_run_resumes_training_from_its_checkpoint(runs) -> None:
     assert agentic["resumed"] is True and agentic["outputs"]["resumed_from"].endswith(
         "checkpoint-2")
     assert agentic["outputs"]["global_step"] == 4
+    # step 2's model was exported from its checkpoint before training resumed
     assert sorted(agentic["outputs"]["steps"], key=int) == ["2", "4"]
+    step_2 = Path(agentic["outputs"]["steps"]["2"])
+    assert (step_2 / "model.safetensors").is_file()
+    assert "{% generation %}" not in (step_2 / "chat_template.jinja").read_text()
+    # the trainer's checkpoints are gone once a run is done (they only serve a resume)
+    assert not (runs["out"] / "models" / "agentic" / "checkpoints").exists()
 
 
 def test_the_safety_data_comes_from_the_builder_with_the_runs_settings(runs) -> None:
@@ -291,21 +301,6 @@ def test_every_model_is_evaluated_and_the_report_has_the_erosion_curve(runs) -> 
                   "evaluate", "erosion", "report"):
         assert manifest["stages"][stage]["status"] == "done", stage
         assert manifest["stages"][stage]["hash"]
-
-
-def test_a_checkpoint_saved_before_a_kill_but_not_exported_is_exported_on_resume(runs) -> None:
-    import shutil
-
-    from ping_inspect.reproduce.checkpoints import export_missing, exported_steps
-
-    run_dir = runs["out"] / "models" / "agentic"
-    shutil.rmtree(run_dir / "steps" / "step-2")  # as if killed between save and export
-    assert 2 not in exported_steps(run_dir)
-    aligned = str(runs["out"] / "models" / "aligned")
-    assert export_missing(run_dir, run_dir / "checkpoints", aligned) == [2]
-    exported = exported_steps(run_dir)[2]
-    assert (exported / "model.safetensors").is_file()
-    assert "{% generation %}" not in (exported / "chat_template.jinja").read_text()
 
 
 def test_a_finished_run_skips_every_stage(runs) -> None:

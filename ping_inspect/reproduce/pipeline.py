@@ -3,7 +3,8 @@
 ``DIR`` (``--out``) ends up holding::
 
     data/       safety.jsonl, trajectories.jsonl, mixed.jsonl
-    models/     aligned/, agentic/ (+ steps/step-N), mixed/ (+ steps/step-N)
+    models/     aligned/, agentic/ (+ steps/step-N), mixed/ (+ steps/step-N); the
+                trainer's checkpoints/ exist only while a run is unfinished
     search/     the prefix search's state and best.yaml (with --search)
     logs/       grid-<hash>/ (every model x defence x benchmark), erosion-<hash>/
                 (each checkpoint), trajectories/ and search/ logs
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -310,6 +312,9 @@ def stage_train(ctx: Context, name: str, base: str, data: str, data_sha: str, lr
             callbacks.append(step_exporter(run_dir, base))
         finetune(finetune_settings, progress=progress, callbacks=callbacks)
         card = json.loads((run_dir / CARD_FILE).read_text(encoding="utf-8"))
+        # The trainer's checkpoints (weights and optimiser state, ~3x the model each, two
+        # kept) only serve a resume; the step models are what the curve reads.
+        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
         return StageResult({
             "model": str(run_dir),
             "fingerprint": folder_fingerprint(run_dir),
