@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("ping_inspect.finetune.cli", "Fine-tune a local model on trajectories (TRL)."),
     "safety-data": ("ping_inspect.safety_data.cli",
                     "Agentic safety data: harmful requests refused, benign near misses done."),
+    "reproduce": ("ping_inspect.reproduce.cli",
+                  "The paper's finding in miniature: align, fine-tune, erode, defend, report."),
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,15 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-def finetune(settings: FinetuneSettings, progress: bool = True) -> Path:
+def finetune(settings: FinetuneSettings, progress: bool = True,
+             callbacks: Sequence[Any] = ()) -> Path:
     """Fine-tune ``settings.model`` on ``settings.data`` and save it to ``settings.out``.
+
+    Args:
+        settings: The run's settings.
+        progress: Show a progress bar.
+        callbacks: ``transformers.TrainerCallback`` objects added to the trainer (e.g.
+            ``ping-inspect reproduce`` exports each checkpoint as a model to evaluate).
 
     Returns:
         The output folder.
@@ -91,6 +99,8 @@ def finetune(settings: FinetuneSettings, progress: bool = True) -> Path:
     model, tokenizer, original_template = _load(source, settings, device)
     dataset = training_dataset(settings.data)
     trainer = build_trainer(model, tokenizer, dataset, settings, checkpoints, device, progress)
+    for callback in callbacks:
+        trainer.add_callback(callback)
     last = last_complete_checkpoint(checkpoints)
     started = time.time()
     result = trainer.train(resume_from_checkpoint=last)
