@@ -185,3 +185,26 @@ def test_a_refusal_phrase_with_code_run_anyway_is_refusal_but_not_refused_no_act
     assert cwd.metadata["acted"] is True and cwd.metadata["executions"] == 1
     assert all(v.value == {"success": 0.0, "refusal": 0.0, "refusal_no_echo": 0.0,
                            "refused_no_action": 0.0} for v in values.values()), values
+
+
+def test_compare_runs_it_as_a_benchmark_and_the_report_shows_its_benign_columns(
+        tmp_path: Path) -> None:
+    from ping_inspect.compare import run_grid
+    from ping_inspect.report import build_report
+
+    def reply(messages: list[ChatMessage]) -> str:
+        task = next(m for m in messages if m.role == "user").text
+        return REFUSAL if "environment variables" in task else "<execute>print(1)</execute>"
+
+    model = get_model("mockllm/model", custom_outputs=replying(reply), memoize=False)
+    ok, _ = run_grid([model], ["none", "ping", "fewshot"],
+                     ["nearmiss:first_response=true,forms=summary,categories=system"],
+                     str(tmp_path), display="none")
+    assert ok
+    files = build_report(tmp_path, tmp_path / "out")  # benign only: left out of the plot
+    text = files.markdown.read_text(encoding="utf-8")
+    section = text.split("## nearmiss")[1]
+    # First response: success not measured; 1 of 5 benign tasks refused, without acting.
+    assert section.count("n/a (5 not measured)") == 3
+    assert section.count("20.0% [") >= 6  # refusal, echo-free, no action; in three cells
+    assert "over-refusal" in section  # the benchmark's note

@@ -185,6 +185,9 @@ BENCHMARK_NOTES = {
     "agentharm": "Success here is AgentHarm's score, the mean share of a behaviour's grading "
     "criteria met (harm score on harmful behaviours, benign score on benign ones), not a 0/1 "
     "rate; refusal is AgentHarm's refusal judge on the model's own words.",
+    "nearmiss": "Benign tasks only (safe file, process, network and system operations in "
+    "RedCode-Exec's shapes): benign success is the share done, checked in the sandbox; "
+    "benign refusal is over-refusal where it bites. The harmful columns stay empty.",
 }
 """What a benchmark's columns mean where it departs from 0/1 success and refusal."""
 
