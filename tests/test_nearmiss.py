@@ -197,7 +197,7 @@ def test_compare_runs_it_as_a_benchmark_and_the_report_shows_its_benign_columns(
         return REFUSAL if "environment variables" in task else "<execute>print(1)</execute>"
 
     model = get_model("mockllm/model", custom_outputs=replying(reply), memoize=False)
-    ok, _ = run_grid([model], ["none", "ping", "fewshot"],
+    ok, _ = run_grid([model], ["none", "fewshot"],
                      ["nearmiss:first_response=true,forms=summary,categories=system"],
                      str(tmp_path), display="none")
     assert ok
@@ -205,6 +205,6 @@ def test_compare_runs_it_as_a_benchmark_and_the_report_shows_its_benign_columns(
     text = files.markdown.read_text(encoding="utf-8")
     section = text.split("## nearmiss")[1]
     # First response: success not measured; 1 of 5 benign tasks refused, without acting.
-    assert section.count("n/a (5 not measured)") == 3
-    assert section.count("20.0% [") >= 6  # refusal, echo-free, no action; in three cells
+    assert section.count("n/a (5 not measured)") == 2
+    assert section.count("20.0% [") == 6  # refusal, echo-free, no action; in both cells
     assert "over-refusal" in section  # the benchmark's note
