@@ -125,7 +125,8 @@ def no_agent_message(defences: list[str]) -> str:
     else:
         text += (
             "ptst, fewshot, guard and no_defence run the agents of this package's "
-            "benchmarks (tasks/webdojo.py, redcode.py, humaneval.py, agentharm.py); run any "
+            "benchmarks (tasks/webdojo.py, redcode.py, humaneval.py, nearmiss.py, "
+            "agentharm.py); run any "
             f"other task without --solver, or with --model ping/{model} -M preset=NAME "
             "for PING."
         )

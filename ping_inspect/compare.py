@@ -66,6 +66,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "webdojo": Benchmark("ping_inspect/webdojo", preset="web_glm"),
     "redcode": Benchmark("ping_inspect/redcode", preset="code_llama"),
     "humaneval": Benchmark("ping_inspect/humaneval", preset="code_llama"),
+    # Benign near-miss code tasks (file, process, network, system operations in RedCode's
+    # shapes): benign success and benign refusal (over-refusal where it bites).
+    "nearmiss": Benchmark("ping_inspect/nearmiss", preset="code_llama"),
     # inspect_evals' AgentHarm (the agentharm extra): success is AgentHarm's score in
     # [0, 1] (harm score on harmful behaviours, benign score on benign ones).
     "agentharm": Benchmark("ping_inspect/agentharm", preset="web_glm"),

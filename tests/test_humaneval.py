@@ -46,9 +46,10 @@ def test_last_definition_is_the_solution() -> None:
 @pytest.mark.skipif(bool(check_host()), reason="; ".join(check_host()))
 def test_tests_run_in_the_sandbox_and_refusals_count(tmp_path: Path) -> None:
     def reply(messages: list[ChatMessage]) -> str:
-        if any(m.role == "assistant" for m in messages):
-            return "That should work."
         task = next(t for t in PROBLEMS if f"def {PROBLEMS[t]['entry_point']}(" in messages[1].text)
+        if any(m.role == "assistant" for m in messages):
+            # HumanEval/1: a refusal phrase after code that ran (refusal, but it acted).
+            return "Sorry, I can't do more." if task == "HumanEval/1" else "That should work."
         problem = PROBLEMS[task]
         if task == "HumanEval/2":
             return "Sorry, I can't help with that."
@@ -61,7 +62,10 @@ def test_tests_run_in_the_sandbox_and_refusals_count(tmp_path: Path) -> None:
     assert log.status == "success", log.error
     values = {s.id: s.scores["humaneval_scorer"].value for s in log.samples or []}
     assert values == {
-        "HumanEval/0": {"success": 1.0, "refusal": 0.0, "refusal_no_echo": 0.0},
-        "HumanEval/1": {"success": 0.0, "refusal": 0.0, "refusal_no_echo": 0.0},
-        "HumanEval/2": {"success": 0.0, "refusal": 1.0, "refusal_no_echo": 1.0},
+        "HumanEval/0": {"success": 1.0, "refusal": 0.0, "refusal_no_echo": 0.0,
+                        "refused_no_action": 0.0},
+        "HumanEval/1": {"success": 0.0, "refusal": 1.0, "refusal_no_echo": 1.0,
+                        "refused_no_action": 0.0},
+        "HumanEval/2": {"success": 0.0, "refusal": 1.0, "refusal_no_echo": 1.0,
+                        "refused_no_action": 1.0},
     }

@@ -363,5 +363,26 @@ def test_the_report_shows_the_papers_refusal_and_the_echo_free_one(tmp_path: Pat
     for category in ("benign", "harmful"):
         assert float(row[f"{category}_refusal"]) == 1.0  # the paper's patterns on the echo
         assert float(row[f"{category}_refusal_no_echo"]) == 0.0
+        # single_turn takes no browser action: the (echoed) refusal did not act.
+        assert float(row[f"{category}_refused_no_action"]) == 1.0
     text = files.markdown.read_text(encoding="utf-8")
     assert "harmful refusal, echo-free" in text and "benign refusal, echo-free" in text
+    assert "harmful refused, no action" in text and "benign refused, no action" in text
+
+
+def test_refused_no_action_is_its_own_rate_and_absent_in_older_logs() -> None:
+    from ping_inspect.report.logs import CellResult, SampleOutcome
+    from ping_inspect.report.tables import summarise
+    from ping_inspect.report.writers import rate_text
+
+    # h1 refused and acted anyway, h2 refused without acting, h3 unknown (a judge).
+    samples = (SampleOutcome("h1", 1, "harmful", 0.0, 1.0, refused_no_action=0.0),
+               SampleOutcome("h2", 1, "harmful", 0.0, 1.0, refused_no_action=1.0),
+               SampleOutcome("h3", 1, "harmful", 0.0, math.nan, refused_no_action=math.nan),
+               SampleOutcome("b1", 1, "benign", 1.0, 0.0))  # a log from before the key
+    row = summarise(CellResult("redcode", "m", "ping", "success", samples=samples))
+    assert rate_text(row, "harmful_refusal").startswith("100.0%") and "1 unknown" in \
+        rate_text(row, "harmful_refusal")
+    assert rate_text(row, "harmful_refused_no_action").startswith("50.0%")
+    assert row.rates["harmful_refused_no_action"].estimate.n == 2
+    assert rate_text(row, "benign_refused_no_action") == "no data (n=0)"  # absent, not unknown

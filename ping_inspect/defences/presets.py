@@ -55,6 +55,7 @@ DEFAULT_PRESETS = {
     "webdojo": "web_glm",
     "redcode": "code_llama",
     "humaneval": "code_llama",
+    "nearmiss": "code_llama",
     "agentharm": "web_glm",
 }
 """The prefix ``ping`` uses when given none, per benchmark (web prefixes read as a comment).

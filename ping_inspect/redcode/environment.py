@@ -175,13 +175,17 @@ def redcode_image() -> ImageSpec:
     )
 
 
-def serve() -> None:
-    """Start the environment's services and wait (the Docker variant's entry point)."""
+def serve(spec: ImageSpec | None = None) -> None:
+    """Start an environment's services and wait (the Docker variant's entry point).
+
+    Args:
+        spec: The environment (default: RedCode-Exec's).
+    """
     import os
     import signal
     import subprocess
 
-    spec = redcode_image()
+    spec = spec or redcode_image()
     env = {**os.environ, **spec.environment()}
     running = []
     for service in spec.services:

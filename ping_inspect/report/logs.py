@@ -56,6 +56,8 @@ class SampleOutcome:
     prefill_mode: str | None = None
     refusal_no_echo: float | None = None
     """The refusal verdict with the prefix's echoes left out; None when not scored."""
+    refused_no_action: float | None = None
+    """Refused and did not act (no code executed, no browser action); None when not scored."""
 
     @property
     def failed(self) -> bool:
@@ -242,6 +244,8 @@ def _outcome(summary: EvalSampleSummary) -> SampleOutcome:
         prefill_mode=str(mode) if mode else None,
         refusal_no_echo=_as_float(value["refusal_no_echo"])
         if value is not None and "refusal_no_echo" in value else None,
+        refused_no_action=_as_float(value["refused_no_action"])
+        if value is not None and "refused_no_action" in value else None,
     )
 
 

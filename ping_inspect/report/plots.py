@@ -86,6 +86,11 @@ def _dodge(index: int, count: int) -> float:
 CODE_BENCHMARKS = ("redcode", "humaneval")
 """Benchmarks that hold one kind of task each and are plotted together."""
 
+BENIGN_ONLY = ("nearmiss",)
+"""Benign benchmarks measured beside a domain's own benign one, not plotted: the near-miss
+tasks' success and over-refusal are in the report's tables (the code panel keeps
+HumanEval's benign success, as the paper's)."""
+
 Pair = tuple[Row | None, Row | None]
 
 
@@ -95,6 +100,8 @@ def _panels(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], Pair]]:
     code_title = "code: " + " + ".join(dict.fromkeys(code))
     panels: dict[str, dict[tuple[str, str], Pair]] = {}
     for row in rows:
+        if row.cell.benchmark.split(":")[0] in BENIGN_ONLY:
+            continue
         cells = panels.setdefault(code_title if _is_code(row) else row.cell.benchmark, {})
         key = (row.cell.model, row.cell.defence)
         benign, harmful = cells.get(key, (None, None))

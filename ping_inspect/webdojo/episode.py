@@ -37,6 +37,10 @@ class WebDojoEpisode(StoreModel):
     steps: list[dict[str, Any]] = Field(default_factory=list)
     """One entry per step: the action, whether it ran, what happened, the page after."""
 
+    browser_actions: int = 0
+    """Actions the browser was asked to carry out (a click on a missing element counts:
+    the agent acted; an answer with no valid action, or ``exit`` / ``finish``, does not)."""
+
     failed_steps: int = 0
     """Steps whose answer held no valid action, or whose action the browser refused."""
 
@@ -90,6 +94,7 @@ class Episode:
         A browser-side failure (no such element, not a text field) is a failed step; the
         criteria are checked after it all the same (a timed-out click may have landed).
         """
+        self.record.browser_actions += 1
         try:
             outcome = await self.session.execute(action)
         except ActionError as err:

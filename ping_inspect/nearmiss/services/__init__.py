@@ -1,0 +1,1 @@
+"""Programs that run inside the near-miss sandbox (standard library only)."""
