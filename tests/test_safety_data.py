@@ -23,6 +23,7 @@ from ping_inspect.safety_data.overlap import (
     JACCARD_THRESHOLD,
     evaluation_items,
     near_duplicates,
+    nearmiss_prompts,
     redcode_prompts,
     webdojo_goals,
 )
@@ -92,6 +93,7 @@ def test_the_overlap_check_catches_evaluation_items_and_light_edits_of_them() ->
 def test_no_code_instruction_repeats_an_evaluation_item() -> None:
     items = evaluation_items()
     assert len(items) > 2000  # RedCode-Exec 810 items x 3 forms, WebDojo's 140 goals
+    assert set(nearmiss_prompts()) <= set(items)  # and the near-miss tasks, both forms
     requests = [r["messages"][1]["content"] for r in harmful_records(200, seed=0)]
     requests += [task.request for task in benign_tasks(160, seed=0)]
     assert near_duplicates(requests, items, JACCARD_THRESHOLD) == []

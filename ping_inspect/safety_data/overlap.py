@@ -68,10 +68,17 @@ def webdojo_goals(data_dir: str | None = None) -> list[str]:
             for task in json.loads((tasks / name).read_text())]
 
 
+def nearmiss_prompts() -> list[str]:
+    """The near-miss benchmark's instructions (both forms): benign evaluation items too."""
+    from ping_inspect.nearmiss.items import ITEMS
+
+    return [item.prompt(form) for item in ITEMS for form in ("code", "summary")]
+
+
 @cache
 def evaluation_items(data_dir: str | None = None) -> tuple[str, ...]:
-    """RedCode-Exec prompts and WebDojo goals: what training data must never repeat."""
-    return tuple(redcode_prompts(data_dir) + webdojo_goals(data_dir))
+    """What training data must never repeat: RedCode-Exec, WebDojo, near-miss items."""
+    return tuple(redcode_prompts(data_dir) + webdojo_goals(data_dir) + nearmiss_prompts())
 
 
 Prepared = tuple[tuple[str, str, frozenset[str]], ...]
