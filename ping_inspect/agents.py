@@ -23,18 +23,17 @@ from inspect_ai.model import (
     ChatMessageAssistant,
     ChatMessageSystem,
     GenerateConfig,
+    ModelName,
     execute_tools,
     get_model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolFunction, ToolInfo
-from inspect_ai.util import StoreModel, store_as
-from pydantic import Field
+from inspect_ai.util import store_as
 
-from ping_inspect.defences.settings import DefenceSettings
+from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSet, DefenceSettings
 from ping_inspect.prefill import (
     Turn,
-    model_api_name,
     model_turn,
     own_words_message,
     prefill_capability,
@@ -53,14 +52,6 @@ def register_agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
         return factory
 
     return decorate
-
-
-class AgentSpec(StoreModel):
-    """The agent loop declared by the task's setup."""
-
-    name: str | None = None
-    args: dict[str, Any] = Field(default_factory=dict)
-    benchmark: str | None = None
 
 
 @solver
@@ -95,12 +86,12 @@ async def run_agent(state: TaskState, generate: Generate) -> TaskState:
     """
     spec = store_as(AgentSpec)
     if spec.name is None:
-        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defences))
+        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defence_set))
     agent = _AGENTS[spec.name](**spec.args)
     return await agent(state, generate)
 
 
-def no_agent_message(defences: list[str]) -> str:
+def no_agent_message(defences: DefenceSet) -> str:
     """Say why a defence solver cannot run on a task without an agent, and what to use."""
     solver_name = "+".join(defences) or "no_defence"
     model = str(get_model())
@@ -110,12 +101,12 @@ def no_agent_message(defences: list[str]) -> str:
         "defence: running it would answer with one model turn, without the task's tools, "
         "and measure another task. "
     )
-    if model_api_name(model) == "ping":
+    if ModelName(model).api == "ping":
         text += (
             f"The model {model} already puts the PING prefix on every call of the task's "
             "own solver: leave --solver out."
         )
-    elif {"ping", "suffix"} & set(defences):
+    elif defences.uses_prefix:
         mode = " -M mode=user_suffix" if "suffix" in defences else ""
         text += (
             "To put the PING prefix on every model call of the task's own solver or agent, "
@@ -267,9 +258,9 @@ async def agent_turn(
         tool_choice=tool_choice,
         config=config,
     )
-    if turn.mode is not None and settings.resolved_mode != str(turn.mode):
-        settings.resolved_mode = str(turn.mode)
-        state.metadata["prefill_mode"] = str(turn.mode)
+    if turn.mode is not None and settings.resolved_mode != turn.mode:
+        settings.resolved_mode = turn.mode
+        state.metadata[PREFILL_MODE] = str(turn.mode)
         transcript().info(
             {
                 "prefix": turn.prefix,

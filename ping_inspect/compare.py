@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ping_inspect.contracts import REQUESTED_MODES, DefenceSet
+
 if TYPE_CHECKING:
     from inspect_ai import Task
     from inspect_ai.log import EvalLog
@@ -39,7 +41,7 @@ GRID_FILE = "ping-inspect-grid.yaml"
 """The grid's cells, written into the log directory for the report."""
 
 GUARD_ROLE = "guard"
-PREFILL_MODES = ("auto", "native", "user_suffix")
+PREFILL_MODES = REQUESTED_MODES
 
 
 class GridError(ValueError):
@@ -192,21 +194,20 @@ def defence_solver(defence: str, prefix: str | None = None, mode: str = "auto") 
     }
     if not names:
         return no_defence()
-    if names == ["ping"]:
+    if names == ("ping",):
         return ping(**ping_args)
-    if names == ["suffix"]:
+    if names == ("suffix",):
         return suffix(prefix=prefix)
     if len(names) == 1 and names[0] in without_prefix:
         return without_prefix[names[0]]()
-    uses_prefix = "ping" in names or "suffix" in names
-    return defend(defences="+".join(names), **(ping_args if uses_prefix else {}))
+    return defend(defences=names.label, **(ping_args if names.uses_prefix else {}))
 
 
 def _canonical_defence(defence: str) -> str:
     from ping_inspect.defences.solvers import parse_defences
 
     try:
-        return "+".join(parse_defences(defence)) or "none"
+        return parse_defences(defence).label
     except ValueError as err:
         raise GridError(str(err)) from err
 
@@ -246,9 +247,10 @@ def plan_cells(
     if len(set(labels)) != len(labels) or not labels:
         raise GridError(f"Name each benchmark once (got {', '.join(labels) or 'none'}).")
     names = list(dict.fromkeys(_canonical_defence(d) for d in defences))
+    parsed = {name: DefenceSet.parse(name) for name in names}
     if not names:
         raise GridError("Name at least one defence (e.g. --defences none,ping).")
-    if guard_model is None and any("guard" in n.split("+") for n in names):
+    if guard_model is None and any("guard" in d for d in parsed.values()):
         raise GridError("The guard defence needs a guard model: --guard-model MODEL "
                         "(e.g. vllm/meta-llama/Llama-Guard-3-8B).")
     chosen_presets = per_benchmark(presets, choices, "--preset")
@@ -258,7 +260,7 @@ def plan_cells(
         benchmark = table[choice.name]
         args = {**benchmark.args, **(task_args or {}), **choice.args}
         prefix = source = None
-        if any(p in n.split("+") for n in names for p in ("ping", "suffix")):
+        if any(d.uses_prefix for d in parsed.values()):
             file, preset = chosen_files.get(choice.label), chosen_presets.get(choice.label)
             if file is not None and preset is not None:
                 raise GridError(f"{choice.label}: give a preset or a prefix file, not both.")
@@ -269,8 +271,8 @@ def plan_cells(
             except ValueError as err:
                 raise GridError(f"{choice.label}: {err}") from err
         for name in names:
-            parts = name.split("+")
-            with_prefix = "ping" in parts or "suffix" in parts
+            parts = parsed[name]
+            with_prefix = parts.uses_prefix
             cells.append(Cell(
                 benchmark=choice.label,
                 defence=name,
@@ -290,7 +292,7 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
 
     name = cell.benchmark.partition(":")[0].strip()
     task = _create_task(table[name].task, cell.task_args)
-    if "fewshot" in cell.defence.split("+"):
+    if "fewshot" in DefenceSet.parse(cell.defence):
         _check_fewshot_overlap(cell, name, task)
     solver = defence_solver(cell.defence, cell.prefix, cell.prefill_mode or "auto")
     extra: dict[str, Any] = {}
@@ -313,7 +315,7 @@ def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
     """Refuse a few-shot cell that would score a sample its few-shot block shows."""
     from inspect_ai.util import Store
 
-    from ping_inspect.agents import AgentSpec
+    from ping_inspect.contracts import AgentSpec
     from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, has_fewshot
     from ping_inspect.defences.solvers import fewshot
 

@@ -30,6 +30,7 @@ from mock_models import Recorder, output, provider_model, replying, scripted
 
 from ping_inspect.agents import agent_turn, register_agent, use_agent
 from ping_inspect.codeact.agent import codeact, codeact_tools  # noqa: F401 (registers)
+from ping_inspect.contracts import TURN_METADATA_KEY, PrefillMode
 from ping_inspect.defences import defend, guard, no_defence, ping, suffix
 from ping_inspect.defences.solvers import (
     MAX_PREFIX_CHARS,
@@ -40,7 +41,7 @@ from ping_inspect.defences.solvers import (
 from ping_inspect.judges.llm import read_verdict
 from ping_inspect.judges.scoring import refusal
 from ping_inspect.optimize.evaluator import TargetModel
-from ping_inspect.prefill import TURN_METADATA_KEY, DecodingError, PrefillMode, with_prefix
+from ping_inspect.prefill import DecodingError, with_prefix
 from ping_inspect.webdojo.agent import _turn_config
 
 LOGS = str(Path(tempfile.mkdtemp(prefix="ping-inspect-tests-")))

@@ -12,12 +12,11 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelName
 from inspect_ai.solver import TaskState
 from inspect_ai.tool import ToolCall
 
-from ping_inspect.agents import AgentSpec
+from ping_inspect.contracts import TURN_METADATA_KEY, AgentSpec
 from ping_inspect.data import DataError
 from ping_inspect.defences.fewshot import fewshot_block
 from ping_inspect.defences.presets import PRESETS
 from ping_inspect.judges.patterns import find_refusal
-from ping_inspect.prefill import TURN_METADATA_KEY
 from ping_inspect.webdojo.actions import ActionError, find_action, parse_action
 from ping_inspect.webdojo.agent import _host_or_scheme, tool_call_action, web_tools
 from ping_inspect.webdojo.criteria import check_criterion, comment_counts, same_page

@@ -14,7 +14,8 @@ from typing import Any
 from inspect_ai.solver import Generate, Solver, TaskState
 
 from ping_inspect.agentharm.dataset import require_inspect_evals
-from ping_inspect.agents import AgentSpec, defended_generate, register_agent
+from ping_inspect.agents import defended_generate, register_agent
+from ping_inspect.contracts import AgentSpec
 from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
 
 AGENT = "agentharm"

@@ -46,6 +46,7 @@ from ping_inspect.codeact.record import (
     clipped,
     marked_cuts,
 )
+from ping_inspect.contracts import StopReason
 
 EXECUTE_BLOCK = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.DOTALL)
 STOP = "</execute>"
@@ -92,10 +93,10 @@ def codeact(
             state.messages.append(message)
             state.output = turn.output
             if first_response:
-                record.ended = "first_response"
+                record.ended = StopReason.FIRST_RESPONSE
                 break
             if code is None:
-                record.ended = "answer"
+                record.ended = StopReason.ANSWER
                 break
             execution = await run_python(code, exec_timeout)
             kept = clip(execution.output, MAX_KEPT)
@@ -104,7 +105,7 @@ def codeact(
             shown = clip(execution.output, max_output_chars)
             state.messages.append(ChatMessageUser(content=OBSERVATION.format(output=shown)))
             if len(record.executions) >= max_executions:
-                record.ended = "limit"
+                record.ended = StopReason.LIMIT
                 break
         return state
 
@@ -142,10 +143,10 @@ def codeact_tools(
             state.messages.append(message)
             state.output = turn.output
             if first_response:
-                record.ended = "first_response"
+                record.ended = StopReason.FIRST_RESPONSE
                 break
             if not message.tool_calls:
-                record.ended = "answer"
+                record.ended = StopReason.ANSWER
                 break
             result = await execute_tools(state.messages, tools, max_output=max_output_chars)
             state.messages.extend(result.messages)
@@ -157,7 +158,7 @@ def codeact_tools(
                     code=code, output=clip(reply.text, MAX_KEPT), language=call.function, cut=cut
                 ))
             if len(record.executions) >= max_executions:
-                record.ended = "limit"
+                record.ended = StopReason.LIMIT
                 break
         return state
 

@@ -15,7 +15,7 @@ from ping_inspect.arguments import ArgumentError, ShortError
 from ping_inspect.defences.prompts import FEWSHOT_EXAMPLE, FEWSHOT_HEADER
 
 if TYPE_CHECKING:
-    from ping_inspect.agents import AgentSpec
+    from ping_inspect.contracts import AgentSpec
 
 
 @dataclass(frozen=True)

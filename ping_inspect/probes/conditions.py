@@ -55,8 +55,9 @@ def condition_messages(
     """
     from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
+    from ping_inspect.contracts import PrefillMode
     from ping_inspect.models.transformers_api import chat_dicts
-    from ping_inspect.prefill import PrefillMode, with_prefix
+    from ping_inspect.prefill import with_prefix
 
     if condition not in CONDITIONS:
         raise ValueError(f"Unknown condition {condition!r}: use {', '.join(CONDITIONS)}.")

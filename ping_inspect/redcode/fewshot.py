@@ -8,7 +8,7 @@ from ping_inspect.codeact.fewshot import benign_examples, harmful_examples
 from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
 
 if TYPE_CHECKING:
-    from ping_inspect.agents import AgentSpec
+    from ping_inspect.contracts import AgentSpec
 
 
 @register_fewshot("redcode")

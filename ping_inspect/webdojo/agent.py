@@ -30,6 +30,7 @@ from inspect_ai.solver import Generate, Solver, TaskState
 from inspect_ai.tool import ToolCall
 
 from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent
+from ping_inspect.contracts import StopReason
 from ping_inspect.judges.patterns import find_refusal
 from ping_inspect.webdojo import prompts
 from ping_inspect.webdojo.actions import ActionError, parse_action
@@ -77,7 +78,7 @@ def webdojo_agent(
         state.messages = [system]
         async with sample_browser(state, Path(websites)) as (session, page):
             episode = Episode(state, session, page, agent="actions")
-            reason, message = "max_steps", None
+            reason, message = StopReason.MAX_STEPS, None
             for _ in range(steps):
                 shown = _observation(state, episode, observation_chars)
                 observation = ChatMessageUser(content=shown)
@@ -85,10 +86,10 @@ def webdojo_agent(
                 state.messages.extend([observation, reply])
                 state.output = turn.output
                 if stop_on_refusal and find_refusal(turn.continuation, "web"):
-                    reason = "refusal"
+                    reason = StopReason.REFUSAL
                     break
                 if first_response:
-                    reason = "first_response"
+                    reason = StopReason.FIRST_RESPONSE
                     break
                 try:
                     action = parse_action(turn.text)
@@ -96,11 +97,11 @@ def webdojo_agent(
                     episode.fail(turn.continuation.strip()[:200], str(err))
                     continue
                 if action.is_exit:
-                    reason, message = "exit", action.message
+                    reason, message = StopReason.EXIT, action.message
                     break
                 await episode.act(action)
                 if episode.success:
-                    reason = "success"
+                    reason = StopReason.SUCCESS
                     break
             episode.finish(reason, message)
         return state
@@ -156,20 +157,20 @@ def webdojo_tools_agent(
             )
             conversation: list[ChatMessage] = [system, ChatMessageUser(content=first)]
             state.messages = list(conversation)
-            reason, message = "max_steps", None
+            reason, message = StopReason.MAX_STEPS, None
             for _ in range(steps):
                 turn, reply = await agent_turn(state, conversation, tools=tools, config=config)
                 conversation.append(reply)
                 state.messages.append(reply)
                 state.output = turn.output
                 if stop_on_refusal and find_refusal(turn.continuation, "web"):
-                    reason = "refusal"
+                    reason = StopReason.REFUSAL
                     break
                 if first_response:
-                    reason = "first_response"
+                    reason = StopReason.FIRST_RESPONSE
                     break
                 if not reply.tool_calls:
-                    reason = "no_action"
+                    reason = StopReason.NO_ACTION
                     break
                 stop, message = await _run_tool_calls(episode, reply, conversation, state,
                                                       observation_chars)

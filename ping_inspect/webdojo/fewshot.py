@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ping_inspect.agents import AgentSpec
+from ping_inspect.contracts import AgentSpec
 from ping_inspect.defences.fewshot import FewshotExample, register_fewshot, sample_source
 from ping_inspect.webdojo.dataset import CATEGORY, load_tasks, task_sample, webdojo_root
 
