@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import inspect as pyinspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ping_inspect.benchmarks import BENCHMARKS, Benchmark, UnknownBenchmarkError, get_benchmark
 from ping_inspect.contracts import REQUESTED_MODES, DefenceSet
 
 if TYPE_CHECKING:
@@ -46,33 +47,6 @@ PREFILL_MODES = REQUESTED_MODES
 
 class GridError(ValueError):
     """A grid that cannot be built from the arguments given."""
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """A benchmark the grid can run.
-
-    Attributes:
-        task: A registered task name (``ping_inspect/webdojo``), a task file spec
-            (``tasks/x.py@x``) or a ``@task`` function.
-        args: Default task arguments.
-        preset: The published PING prefix used when the user names none.
-    """
-
-    task: str | Callable[..., Task]
-    args: Mapping[str, Any] = field(default_factory=dict)
-    preset: str | None = None
-
-
-BENCHMARKS: dict[str, Benchmark] = {
-    "webdojo": Benchmark("ping_inspect/webdojo", preset="web_glm"),
-    "redcode": Benchmark("ping_inspect/redcode", preset="code_llama"),
-    "humaneval": Benchmark("ping_inspect/humaneval", preset="code_llama"),
-    # inspect_evals' AgentHarm (the agentharm extra): success is AgentHarm's score in
-    # [0, 1] (harm score on harmful behaviours, benign score on benign ones).
-    "agentharm": Benchmark("ping_inspect/agentharm", preset="web_glm"),
-}
-"""The benchmarks known by name; ``redcode:subset=ping`` overrides a task argument."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +111,11 @@ def parse_benchmark(spec: str, table: Mapping[str, Benchmark] = BENCHMARKS) -> B
     """Parse ``name`` or ``name:key=value,key=value`` (values cannot hold commas)."""
     name, _, overrides = spec.strip().partition(":")
     name = name.strip()
-    if name not in table:
-        raise GridError(f"Unknown benchmark '{name}'. Known benchmarks: {', '.join(table)}.")
+    grid = {n: b for n, b in table.items() if b.task is not None}
+    try:
+        get_benchmark(name, grid)
+    except UnknownBenchmarkError as err:
+        raise GridError(str(err)) from err
     items = [i for i in overrides.split(",") if i.strip()]
     return BenchmarkChoice(spec.strip(), name, parse_assignments(items, "Benchmark argument"))
 
@@ -291,7 +268,7 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     from inspect_ai import task_with
 
     name = cell.benchmark.partition(":")[0].strip()
-    task = _create_task(table[name].task, cell.task_args)
+    task = _create_task(_grid_task(table[name]), cell.task_args)
     if "fewshot" in DefenceSet.parse(cell.defence):
         _check_fewshot_overlap(cell, name, task)
     solver = defence_solver(cell.defence, cell.prefix, cell.prefill_mode or "auto")
@@ -309,6 +286,17 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     if hasattr(task, "_display_name"):
         task._display_name = f"{cell.benchmark} [{cell.defence}]"
     return task
+
+
+def _grid_names() -> list[str]:
+    """The benchmarks a grid can run (those with a task)."""
+    return [name for name, benchmark in BENCHMARKS.items() if benchmark.task is not None]
+
+
+def _grid_task(benchmark: Benchmark) -> str | Callable[..., Task]:
+    if benchmark.task is None:
+        raise GridError(f"Benchmark '{benchmark.name}' has no task to run in a grid.")
+    return benchmark.task
 
 
 def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
@@ -463,7 +451,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "none,ptst,fewshot,ping,guard,ping+guard (default: none,ping)")
     parser.add_argument("--benchmarks", required=True,
                         help="comma-separated benchmarks, each optionally with task arguments "
-                             f"after a colon ({', '.join(BENCHMARKS)}; e.g. "
+                             f"after a colon ({', '.join(_grid_names())}; e.g. "
                              "webdojo,redcode:subset=ping). Use ';' between benchmarks when "
                              "one has several arguments: 'webdojo;redcode:subset=ping,x=1'")
     parser.add_argument("--log-dir", required=True, help="the grid's log directory")

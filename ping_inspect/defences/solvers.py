@@ -22,6 +22,7 @@ from inspect_ai.util import store_as
 from ping_inspect import arguments as check
 from ping_inspect.agents import run_agent
 from ping_inspect.arguments import ArgumentError
+from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.contracts import (
     DEFENCE,
     GUARD_FLAGGED,
@@ -36,7 +37,7 @@ from ping_inspect.contracts import (
     TurnRecord,
 )
 from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, format_block
-from ping_inspect.defences.presets import DEFAULT_PRESET, DEFAULT_PRESETS, PRESETS
+from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
 from ping_inspect.prefill import decoding_config, resolve_mode
 
@@ -154,7 +155,8 @@ def load_prefix(
         return _bounded(text, f"The prefix in {prefix_file}"), f"file:{prefix_file}"
     if preset is not None and not isinstance(preset, str):
         raise PrefixError(_not_text("preset", preset))
-    name = preset or DEFAULT_PRESETS.get(benchmark or "", DEFAULT_PRESET)
+    known = BENCHMARKS.get(benchmark or "")
+    name = preset or (known and known.preset) or DEFAULT_PRESET
     if name not in PRESETS:
         raise PrefixError(f"Unknown preset '{name}'. Presets: {', '.join(PRESETS)}.")
     return PRESETS[name].text, f"preset:{name}"

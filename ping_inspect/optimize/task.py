@@ -78,7 +78,8 @@ def ping_optimize(
     """Search for a PING prefix for the model under test (the eval's ``--model``).
 
     Args:
-        benchmark: ``webdojo`` or ``redcode`` (or one added with ``register_benchmark``).
+        benchmark: ``webdojo`` or ``redcode`` (or one registered with
+            ``ping_inspect.benchmarks.register_benchmark``).
         search: ``faithful`` (the paper's loop) or ``racing`` (fewer evaluations,
             finalists re-checked on held-out tasks).
         fitness: How a candidate's first responses are scored: ``paper`` (default: the
