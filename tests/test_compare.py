@@ -18,6 +18,8 @@ from ping_inspect import compare
 from ping_inspect.benchmarks import BENCHMARKS, Benchmark
 from ping_inspect.cli import build_parser
 from ping_inspect.compare import GRID_FILE, GridError, plan_cells, run_grid
+from ping_inspect.compare.cli import split_benchmarks
+from ping_inspect.compare.grid import registered_name
 from ping_inspect.defences import PRESETS
 from ping_inspect.report import build_report
 
@@ -230,7 +232,7 @@ def test_report_command_on_an_empty_directory(tmp_path: Path, capsys) -> None:
 
 
 def test_split_benchmarks() -> None:
-    split = compare._split_benchmarks
+    split = split_benchmarks
     assert split("webdojo,redcode:subset=ping") == ["webdojo", "redcode:subset=ping"]
     assert split("redcode:subset=ping,limit=2,webdojo") == ["redcode:subset=ping,limit=2",
                                                            "webdojo"]
@@ -240,7 +242,7 @@ def test_split_benchmarks() -> None:
 @pytest.mark.parametrize("name", [n for n, b in BENCHMARKS.items() if b.task is not None])
 def test_known_benchmarks_follow_the_conventions(name: str) -> None:
     spec = BENCHMARKS[name].task
-    if registry_lookup("task", compare._registered_name(spec)) is None:
+    if registry_lookup("task", registered_name(spec)) is None:
         pytest.skip(f"{spec} is not part of this checkout")
     try:
         [cell] = plan_cells([name], ["ping"])

@@ -27,8 +27,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState
 from inspect_ai.tool import bash, python
-from inspect_ai.util import sandbox, store_as
-from inspect_ai.util._sandbox.environment import SandboxUnavailableError
+from inspect_ai.util import SandboxUnavailableError, sandbox, store_as
 
 from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent
 from ping_inspect.codeact.prompts import (

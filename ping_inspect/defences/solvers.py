@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from inspect_ai.model import ChatMessageAssistant, ModelName, ModelOutput, get_model
+from inspect_ai.model import (
+    ChatMessageAssistant,
+    ModelName,
+    ModelOutput,
+    get_model,
+    model_roles,
+)
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store_as
 
@@ -312,13 +318,12 @@ def _check_not_prefixed_twice(names: DefenceSet) -> None:
 
 async def _guard_flags(state: TaskState, role: str) -> bool:
     """Ask the guard role whether the task is unsafe; record its answer."""
-    try:
-        guard_model = get_model(role=role, required=True)
-    except Exception as err:  # Inspect raises its PrerequisiteError here
+    if role not in model_roles():
         raise ValueError(
             f"The guard defence needs a model bound to the '{role}' role, e.g. "
             f"--model-role {role}=vllm/meta-llama/Llama-Guard-3-8B"
-        ) from err
+        )
+    guard_model = get_model(role=role)
     config, _ = decoding_config(guard_model)
     output = await guard_model.generate(GUARD_PROMPT.format(task=state.input_text), config=config)
     answer = output.completion.strip()

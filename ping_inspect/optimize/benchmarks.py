@@ -229,10 +229,10 @@ def benchmark_spec(name: str, data_dir: str | None = None) -> BenchmarkSpec:
 
 def create_source_task(spec: BenchmarkSpec, source: Source) -> Any:
     """Create the Inspect task of a source (the task spec resolved as ``inspect eval`` does)."""
-    from ping_inspect.compare import GridError, _create_task
+    from ping_inspect.compare.grid import GridError, create_task
 
     try:
-        return _create_task(source.task, spec.task_args_of(source))
+        return create_task(source.task, spec.task_args_of(source))
     except GridError as err:
         raise BenchmarkError(
             f"{spec.name}: cannot create the task of '{source.label}' ({source.task} with "

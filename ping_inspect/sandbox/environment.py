@@ -29,11 +29,10 @@ from inspect_ai.util import (
     OutputLimitExceededError,
     SandboxEnvironment,
     SandboxEnvironmentConfigType,
-    sandboxenv,
-)
-from inspect_ai.util._sandbox.environment import (
+    SandboxEnvironmentLimits,
     SandboxUnavailableError,
     SandboxUserUnsupportedError,
+    sandboxenv,
 )
 from pydantic import BaseModel
 
@@ -339,14 +338,10 @@ def _decode(data: str) -> str:
 
 
 def _exec_output_limit() -> int:
-    from inspect_ai.util._sandbox.limits import SandboxEnvironmentLimits
-
     return int(SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE)
 
 
 def _read_limit() -> int:
-    from inspect_ai.util._sandbox.limits import SandboxEnvironmentLimits
-
     return int(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE)
 
 
