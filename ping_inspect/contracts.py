@@ -263,7 +263,7 @@ class SearchResult(TypedDict, total=False):
     prefix: str | None
     """The winning prefix; None when the search found none (``why`` says why)."""
     candidate: str | None
-    why: str
+    why: str | None
     mode: str
     fitness: str
     fitness_definition: str

@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 CONDITIONS = ("none", "prefix", "suffix")
-SEGMENTS = ("head", "instruction", "suffix", "template", "prefix")
-"""Parts of a prompt: the system turn and user header, the instruction, the suffix text
-(with its separator), the end of the user turn and the assistant header, the prefix."""
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ async def _run_tool_calls(
     conversation: list[ChatMessage],
     state: TaskState,
     observation_chars: int,
-) -> tuple[str | None, str | None]:
+) -> tuple[StopReason | None, str | None]:
     """Carry out the first tool call of a turn and answer every call.
 
     Returns:
@@ -197,8 +197,7 @@ async def _run_tool_calls(
     """
     calls = reply.tool_calls or []
     first, rest = calls[0], calls[1:]
-    stop: str | None = None
-    exit_message: str | None = None
+    stop: StopReason | None = None
     try:
         action = tool_call_action(first)
     except ActionError as err:
@@ -206,9 +205,9 @@ async def _run_tool_calls(
         outcome = f"Not carried out: {err}"
     else:
         if action.is_exit:
-            return "exit", action.message
+            return StopReason.EXIT, action.message
         outcome = await episode.act(action)
-        stop = "success" if episode.success else None
+        stop = StopReason.SUCCESS if episode.success else None
     _forget_old_pages(conversation)
     results = [_tool_result(first, prompts.TOOL_RESULT.format(
         outcome=outcome, location=episode.location(), page=episode.page.render(observation_chars)
@@ -216,7 +215,7 @@ async def _run_tool_calls(
     results += [_tool_result(c, "Not carried out: one action per turn.") for c in rest]
     conversation.extend(results)
     state.messages.extend(results)
-    return stop, exit_message
+    return stop, None
 
 
 def _tool_result(call: ToolCall, content: str) -> ChatMessageTool:
