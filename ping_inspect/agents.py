@@ -14,7 +14,7 @@ every model call. A task that wants one defended model turn on purpose declares 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from inspect_ai.log import transcript
@@ -31,7 +31,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolFunction, ToolInfo
 from inspect_ai.util import store_as
 
-from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSet, DefenceSettings
+from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSet, DefenceSettings, StopReason
+from ping_inspect.judges.patterns import Domain, find_refusal
 from ping_inspect.prefill import (
     Turn,
     model_turn,
@@ -283,3 +284,56 @@ def _record_decoding(state: TaskState, turn: Turn) -> None:
         return
     state.metadata.update(record)
     transcript().info(record, source="ping_inspect")
+
+
+Ask = Callable[[], Awaitable[tuple[Turn, ChatMessageAssistant]]]
+"""A variant's turn: build the request, ask ``agent_turn``, append the reply; return both."""
+Act = Callable[[Turn, ChatMessageAssistant], Awaitable[StopReason | None]]
+"""A variant's step: act on the reply; return why the episode stops, or None to go on."""
+
+
+async def run_episode(
+    state: TaskState,
+    ask: Ask,
+    act: Act,
+    *,
+    first_response: bool = False,
+    refusal_domain: Domain | None = None,
+    max_turns: int | None = None,
+    exhausted: StopReason = StopReason.MAX_STEPS,
+) -> StopReason:
+    """The episode every agent loop of this package runs, one variant's step at a time.
+
+    Each turn: the variant asks for it (``ask``: its request, through ``agent_turn``, the
+    reply appended where the variant keeps it), the turn becomes the sample's output;
+    then the episode stops on a refusal in the model's own words (when a refusal domain
+    is given: the paper's environments stop there, unacted), on the first response (in
+    ``first_response`` mode nothing is carried out), or when the variant's step (``act``)
+    says so.
+
+    Args:
+        state: The sample's state.
+        ask: The variant's turn.
+        act: The variant's step.
+        first_response: Stop after the first turn, acting not.
+        refusal_domain: ``web`` or ``code``: stop when the turn's own words match that
+            domain's refusal patterns; None: no such check.
+        max_turns: Most turns (None: until the step stops the episode).
+        exhausted: Why the episode stops when ``max_turns`` are used up.
+
+    Returns:
+        Why the episode stopped.
+    """
+    turns = 0
+    while max_turns is None or turns < max_turns:
+        turns += 1
+        turn, message = await ask()
+        state.output = turn.output
+        if refusal_domain is not None and find_refusal(turn.continuation, refusal_domain):
+            return StopReason.REFUSAL
+        if first_response:
+            return StopReason.FIRST_RESPONSE
+        stop = await act(turn, message)
+        if stop is not None:
+            return stop
+    return exhausted
