@@ -388,3 +388,23 @@ def test_first_response_success_is_nan_for_refusing_samples_too(tmp_path):
     assert values["b"]["performs"] == 1.0
     assert all(math.isnan(v["success"]) for v in values.values())  # never 0.0
     assert "success not measured" in log.samples[1].scores["webdojo_scorer"].explanation
+
+
+def test_the_tools_agent_shows_only_the_latest_page_and_the_log_keeps_all():
+    from inspect_ai.model import ChatMessageTool, ChatMessageUser
+
+    from ping_inspect.webdojo.agent import without_old_pages
+    from ping_inspect.webdojo.prompts import TOOL_RESULT_OLD_PAGE
+
+    def result(n: int) -> ChatMessageTool:
+        return ChatMessageTool(content=f"Clicked {n}.\nCurrent page: <page {n}>",
+                               tool_call_id=str(n), function="click")
+
+    messages = [ChatMessageUser(content="Task.\nCurrent page: <start>"), result(1),
+                ChatMessageTool(content="Not carried out: one action per turn.",
+                                tool_call_id="x", function="click"), result(2)]
+    shown = without_old_pages(messages)
+    assert shown[0].text.endswith("<start>")  # the task's message is not a tool result
+    assert shown[1].text == f"Clicked 1.\n{TOOL_RESULT_OLD_PAGE}"
+    assert shown[2].text == messages[2].text and shown[3].text.endswith("<page 2>")
+    assert messages[1].text.endswith("<page 1>")  # the sample's messages are untouched

@@ -163,13 +163,12 @@ def webdojo_tools_agent(**settings: Any) -> Solver:
                 goal=state.input_text, location=episode.location(),
                 page=episode.page.render(s.observation_chars),
             )
-            conversation: list[ChatMessage] = [system, ChatMessageUser(content=first)]
-            state.messages = list(conversation)
+            state.messages = [system, ChatMessageUser(content=first)]
             exit_message: str | None = None
 
             async def ask() -> tuple[Turn, ChatMessageAssistant]:
-                turn, reply = await agent_turn(state, conversation, tools=tools, config=config)
-                conversation.append(reply)
+                shown = without_old_pages(state.messages)
+                turn, reply = await agent_turn(state, shown, tools=tools, config=config)
                 state.messages.append(reply)
                 return turn, reply
 
@@ -177,7 +176,7 @@ def webdojo_tools_agent(**settings: Any) -> Solver:
                 nonlocal exit_message
                 if not reply.tool_calls:
                     return StopReason.NO_ACTION
-                stop, exit_message = await _run_tool_calls(episode, reply, conversation, state,
+                stop, exit_message = await _run_tool_calls(episode, reply, state,
                                                            s.observation_chars)
                 return stop
 
@@ -191,7 +190,6 @@ def webdojo_tools_agent(**settings: Any) -> Solver:
 async def _run_tool_calls(
     episode: Episode,
     reply: ChatMessageAssistant,
-    conversation: list[ChatMessage],
     state: TaskState,
     observation_chars: int,
 ) -> tuple[StopReason | None, str | None]:
@@ -213,12 +211,10 @@ async def _run_tool_calls(
             return StopReason.EXIT, action.message
         outcome = await episode.act(action)
         stop = StopReason.SUCCESS if episode.success else None
-    _forget_old_pages(conversation)
     results = [_tool_result(first, prompts.TOOL_RESULT.format(
         outcome=outcome, location=episode.location(), page=episode.page.render(observation_chars)
     ))]
     results += [_tool_result(c, "Not carried out: one action per turn.") for c in rest]
-    conversation.extend(results)
     state.messages.extend(results)
     return stop, None
 
@@ -227,11 +223,23 @@ def _tool_result(call: ToolCall, content: str) -> ChatMessageTool:
     return ChatMessageTool(content=content, tool_call_id=call.id, function=call.function)
 
 
-def _forget_old_pages(conversation: list[ChatMessage]) -> None:
-    """Replace the pages in earlier tool results with a short note (the model's copy only)."""
-    for i, message in enumerate(conversation):
-        if isinstance(message, ChatMessageTool) and "\nCurrent page: " in message.text:
-            head = message.text.split("\nCurrent page: ", 1)[0]
-            conversation[i] = message.model_copy(
-                update={"content": f"{head}\n{prompts.TOOL_RESULT_OLD_PAGE}"}
-            )
+PAGE_MARK = "\nCurrent page: "
+"""Where a tool result's page starts (``prompts.TOOL_RESULT``)."""
+
+
+def without_old_pages(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """The conversation as the tools agent shows it to the model: only the latest page.
+
+    A message filter: each earlier tool result keeps its outcome, and its page gives way
+    to a short note, so the conversation stays short; the sample's messages (the log)
+    keep every page.
+    """
+    pages = [i for i, m in enumerate(messages)
+             if isinstance(m, ChatMessageTool) and PAGE_MARK in m.text]
+    old = set(pages[:-1])
+    return [_page_left_out(m) if i in old else m for i, m in enumerate(messages)]
+
+
+def _page_left_out(message: ChatMessage) -> ChatMessage:
+    head = message.text.split(PAGE_MARK, 1)[0]
+    return message.model_copy(update={"content": f"{head}\n{prompts.TOOL_RESULT_OLD_PAGE}"})
