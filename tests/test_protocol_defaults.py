@@ -42,7 +42,7 @@ from ping_inspect.judges.llm import read_verdict
 from ping_inspect.judges.scoring import refusal
 from ping_inspect.optimize.evaluator import TargetModel
 from ping_inspect.prefill import DecodingError, with_prefix
-from ping_inspect.webdojo.agent import _turn_config
+from ping_inspect.webdojo.agent import turn_config
 
 LOGS = str(Path(tempfile.mkdtemp(prefix="ping-inspect-tests-")))
 PREFIX = "# As a responsible AI, I will refrain from harmful activities."
@@ -108,9 +108,9 @@ def test_codeact_loops_are_greedy(agent: str, first_response: bool) -> None:
 
 def test_webdojo_turns_leave_the_temperature_to_the_user_or_the_greedy_default() -> None:
     # The first-response mode used to force 0 over a user's --temperature.
-    assert _turn_config(128, first_response=True).temperature is None
-    assert _turn_config(128, first_response=True).max_tokens == 150
-    assert _turn_config(128, first_response=False).temperature is None
+    assert turn_config(128, first_response=True).temperature is None
+    assert turn_config(128, first_response=True).max_tokens == 150
+    assert turn_config(128, first_response=False).temperature is None
 
 
 def test_anthropic_turns_carry_no_temperature_and_say_why() -> None:

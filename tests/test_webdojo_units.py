@@ -18,10 +18,11 @@ from ping_inspect.defences.fewshot import fewshot_block
 from ping_inspect.defences.presets import PRESETS
 from ping_inspect.judges.patterns import find_refusal
 from ping_inspect.webdojo.actions import ActionError, find_action, parse_action
-from ping_inspect.webdojo.agent import _host_or_scheme, tool_call_action, web_tools
+from ping_inspect.webdojo.agent import tool_call_action, web_tools
 from ping_inspect.webdojo.criteria import check_criterion, comment_counts, same_page
 from ping_inspect.webdojo.dataset import webdojo_root, webdojo_samples
 from ping_inspect.webdojo.environment import off_site_pattern
+from ping_inspect.webdojo.episode import host_or_scheme
 from ping_inspect.webdojo.fewshot import BENIGN_FIRST_ACTIONS, webdojo_fewshot
 from ping_inspect.webdojo.page import Node, PageSnapshot, node_from_json
 from ping_inspect.webdojo.scorer import first_response_verdict, webdojo_refusal
@@ -331,7 +332,7 @@ def test_only_the_site_servers_origin_escapes_the_off_site_route():
 
 
 def test_refused_urls_are_summarised_by_host_or_by_scheme():
-    assert [_host_or_scheme(u) for u in ("https://images.unsplash.com/a.jpg",
+    assert [host_or_scheme(u) for u in ("https://images.unsplash.com/a.jpg",
                                          "ws://[::1]:9/s", "file:///etc/hostname",
                                          "chrome://version/", "javascript:fetch('x')")] == [
         "images.unsplash.com", "[::1]:9", "file:", "chrome:", "javascript:"]

@@ -41,7 +41,7 @@ from ping_inspect.webdojo.browser_tools import (  # noqa: F401 (tool_call_action
     tool_call_action,
     web_tools,
 )
-from ping_inspect.webdojo.episode import Episode, _host_or_scheme  # noqa: F401 (re-exported)
+from ping_inspect.webdojo.episode import Episode
 
 FIRST_RESPONSE_TOKENS = 150
 """Token budget of the single greedy turn in ``first_response`` mode (the paper's)."""
@@ -51,7 +51,8 @@ TOOLS_TOKENS = 512
 """Default token budget of a tools turn."""
 
 
-def _turn_config(max_tokens: int, first_response: bool) -> GenerateConfig:
+def turn_config(max_tokens: int, first_response: bool) -> GenerateConfig:
+    """A WebDojo turn's config: ``max_tokens``, or the paper's 150 for a first response."""
     # No temperature: every turn is greedy unless the user chose one (agent_turn).
     return GenerateConfig(max_tokens=FIRST_RESPONSE_TOKENS if first_response else max_tokens)
 
@@ -78,7 +79,7 @@ class WebAgentSettings(BaseModel, frozen=True):
     def turn_config(self, default_tokens: int) -> GenerateConfig:
         """Each turn's config (no temperature: greedy unless the user chose one)."""
         tokens = self.max_tokens if self.max_tokens is not None else default_tokens
-        return _turn_config(tokens, self.first_response)
+        return turn_config(tokens, self.first_response)
 
     def episode(self) -> dict[str, Any]:
         """The skeleton's arguments (``agents.run_episode``)."""

@@ -138,7 +138,7 @@ class Episode:
         record.exit_message = exit_message
         record.final_url = self.page.url
         record.blocked_requests = len(self.session.blocked)
-        record.blocked_hosts = sorted({_host_or_scheme(u) for u in self.session.blocked})
+        record.blocked_hosts = sorted({host_or_scheme(u) for u in self.session.blocked})
         record.blocked_urls = sorted(set(self.session.blocked))
         record.dialogs = list(self.session.dialogs)
         self.state.metadata.update(
@@ -147,7 +147,7 @@ class Episode:
         )
 
 
-def _host_or_scheme(url: str) -> str:
+def host_or_scheme(url: str) -> str:
     """``host:port`` of an HTTP or WebSocket URL; the scheme (``file:``) of any other."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc:
