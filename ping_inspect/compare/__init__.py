@@ -13,6 +13,7 @@ from ping_inspect.compare.grid import (
     cell_task,
     create_task,
     defence_solver,
+    parse_assignments,
     plan_cells,
     run_grid,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "configure",
     "create_task",
     "defence_solver",
+    "parse_assignments",
     "plan_cells",
     "run",
     "run_grid",
