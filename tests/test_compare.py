@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from inspect_ai import task_identifier
-from inspect_ai._util.registry import registry_info, registry_lookup
 from inspect_ai.log import list_eval_logs, read_eval_log
+from inspect_ai.util import registry_info
 from test_compare_synthetic import BENCHMARK_TABLE, scripted_model
 
 from ping_inspect import compare
@@ -21,6 +21,7 @@ from ping_inspect.compare import GRID_FILE, GridError, plan_cells, run_grid
 from ping_inspect.compare.cli import split_benchmarks
 from ping_inspect.compare.grid import registered_name
 from ping_inspect.defences import PRESETS
+from ping_inspect.inspect_compat import registry_lookup
 from ping_inspect.report import build_report
 
 TABLE = {**BENCHMARK_TABLE, "other": BENCHMARK_TABLE["synthetic"]}

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
+from inspect_ai.util import SandboxUserUnsupportedError
 
 from ping_inspect.redcode.environment import IMAGE as REDCODE_IMAGE
 from ping_inspect.sandbox.bwrap import check_host
