@@ -19,6 +19,7 @@ from collections import defaultdict
 
 from ping_inspect.judges.patterns import find_redcode_rejection
 from ping_inspect.redcode.dataset import Item, load_items, parse_scenarios
+from ping_inspect.redcode.environment import IMAGE as REDCODE_IMAGE
 from ping_inspect.redcode.judges import (
     JUDGES,
     Evidence,
@@ -43,7 +44,7 @@ def paper_score(evidence: Evidence, observed: bool | None) -> tuple[float, str]:
 
 async def run_item(item: Item, timeout: int) -> Result:
     start = time.monotonic()
-    sandbox = await start_sandbox(BwrapConfig(image="redcode"))
+    sandbox = await start_sandbox(BwrapConfig(image=REDCODE_IMAGE))
     try:
         evidence = Evidence(item.scenario, item.expected, "", False, sandbox)
         evidence.baseline = await record_baseline(evidence)

@@ -14,7 +14,7 @@ every model call. A task that wants one defended model turn on purpose declares 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from inspect_ai.log import transcript
@@ -23,18 +23,18 @@ from inspect_ai.model import (
     ChatMessageAssistant,
     ChatMessageSystem,
     GenerateConfig,
+    ModelName,
     execute_tools,
     get_model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolFunction, ToolInfo
-from inspect_ai.util import StoreModel, store_as
-from pydantic import Field
+from inspect_ai.util import store_as
 
-from ping_inspect.defences.settings import DefenceSettings
+from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSet, DefenceSettings, StopReason
+from ping_inspect.judges.patterns import Domain, find_refusal
 from ping_inspect.prefill import (
     Turn,
-    model_api_name,
     model_turn,
     own_words_message,
     prefill_capability,
@@ -53,14 +53,6 @@ def register_agent(name: str) -> Callable[[AgentFactory], AgentFactory]:
         return factory
 
     return decorate
-
-
-class AgentSpec(StoreModel):
-    """The agent loop declared by the task's setup."""
-
-    name: str | None = None
-    args: dict[str, Any] = Field(default_factory=dict)
-    benchmark: str | None = None
 
 
 @solver
@@ -95,12 +87,12 @@ async def run_agent(state: TaskState, generate: Generate) -> TaskState:
     """
     spec = store_as(AgentSpec)
     if spec.name is None:
-        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defences))
+        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defence_set))
     agent = _AGENTS[spec.name](**spec.args)
     return await agent(state, generate)
 
 
-def no_agent_message(defences: list[str]) -> str:
+def no_agent_message(defences: DefenceSet) -> str:
     """Say why a defence solver cannot run on a task without an agent, and what to use."""
     solver_name = "+".join(defences) or "no_defence"
     model = str(get_model())
@@ -110,12 +102,12 @@ def no_agent_message(defences: list[str]) -> str:
         "defence: running it would answer with one model turn, without the task's tools, "
         "and measure another task. "
     )
-    if model_api_name(model) == "ping":
+    if ModelName(model).api == "ping":
         text += (
             f"The model {model} already puts the PING prefix on every call of the task's "
             "own solver: leave --solver out."
         )
-    elif {"ping", "suffix"} & set(defences):
+    elif defences.uses_prefix:
         mode = " -M mode=user_suffix" if "suffix" in defences else ""
         text += (
             "To put the PING prefix on every model call of the task's own solver or agent, "
@@ -268,9 +260,9 @@ async def agent_turn(
         tool_choice=tool_choice,
         config=config,
     )
-    if turn.mode is not None and settings.resolved_mode != str(turn.mode):
-        settings.resolved_mode = str(turn.mode)
-        state.metadata["prefill_mode"] = str(turn.mode)
+    if turn.mode is not None and settings.resolved_mode != turn.mode:
+        settings.resolved_mode = turn.mode
+        state.metadata[PREFILL_MODE] = str(turn.mode)
         transcript().info(
             {
                 "prefix": turn.prefix,
@@ -293,3 +285,56 @@ def _record_decoding(state: TaskState, turn: Turn) -> None:
         return
     state.metadata.update(record)
     transcript().info(record, source="ping_inspect")
+
+
+Ask = Callable[[], Awaitable[tuple[Turn, ChatMessageAssistant]]]
+"""A variant's turn: build the request, ask ``agent_turn``, append the reply; return both."""
+Act = Callable[[Turn, ChatMessageAssistant], Awaitable[StopReason | None]]
+"""A variant's step: act on the reply; return why the episode stops, or None to go on."""
+
+
+async def run_episode(
+    state: TaskState,
+    ask: Ask,
+    act: Act,
+    *,
+    first_response: bool = False,
+    refusal_domain: Domain | None = None,
+    max_turns: int | None = None,
+    exhausted: StopReason = StopReason.MAX_STEPS,
+) -> StopReason:
+    """The episode every agent loop of this package runs, one variant's step at a time.
+
+    Each turn: the variant asks for it (``ask``: its request, through ``agent_turn``, the
+    reply appended where the variant keeps it), the turn becomes the sample's output;
+    then the episode stops on a refusal in the model's own words (when a refusal domain
+    is given: the paper's environments stop there, unacted), on the first response (in
+    ``first_response`` mode nothing is carried out), or when the variant's step (``act``)
+    says so.
+
+    Args:
+        state: The sample's state.
+        ask: The variant's turn.
+        act: The variant's step.
+        first_response: Stop after the first turn, acting not.
+        refusal_domain: ``web`` or ``code``: stop when the turn's own words match that
+            domain's refusal patterns; None: no such check.
+        max_turns: Most turns (None: until the step stops the episode).
+        exhausted: Why the episode stops when ``max_turns`` are used up.
+
+    Returns:
+        Why the episode stopped.
+    """
+    turns = 0
+    while max_turns is None or turns < max_turns:
+        turns += 1
+        turn, message = await ask()
+        state.output = turn.output
+        if refusal_domain is not None and find_refusal(turn.continuation, refusal_domain):
+            return StopReason.REFUSAL
+        if first_response:
+            return StopReason.FIRST_RESPONSE
+        stop = await act(turn, message)
+        if stop is not None:
+            return stop
+    return exhausted

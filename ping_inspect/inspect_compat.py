@@ -11,10 +11,24 @@ from inspect_ai._util.registry import registry_lookup
 from inspect_ai.model._generate_config import active_generate_config
 from inspect_ai.model._model import active_model
 
+# The api_key Inspect passes when it creates a provider only to look up model information.
+try:
+    from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY
+except ImportError:  # a later Inspect may move it; a real key never has this value
+    MODEL_INFO_LOOKUP_API_KEY = "__model_info_lookup__"
+
+# The running sample (its log location); None where Inspect no longer has it.
+try:
+    from inspect_ai.log._samples import sample_active
+except ImportError:
+    sample_active = None  # type: ignore[assignment]
+
 __all__ = [
+    "MODEL_INFO_LOOKUP_API_KEY",
     "PrerequisiteError",
     "active_generate_config",
     "active_model",
     "load_task_spec",
     "registry_lookup",
+    "sample_active",
 ]

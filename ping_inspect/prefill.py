@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any, Literal
 
 from inspect_ai.model import (
@@ -40,19 +39,8 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolInfo
 
+from ping_inspect.contracts import Placement, PrefillMode, RequestedMode, TurnRecord
 from ping_inspect.inspect_compat import active_generate_config, active_model
-
-TURN_METADATA_KEY = "ping_inspect"
-"""Key of the per-turn record in an assistant message's metadata."""
-
-RequestedMode = Literal["auto", "native", "user_suffix"]
-
-
-class PrefillMode(StrEnum):
-    """How the prefix was delivered on a turn."""
-
-    NATIVE = "native"
-    USER_SUFFIX = "user_suffix"
 
 
 class PrefillError(ValueError):
@@ -77,11 +65,6 @@ class Capability:
     reason: str
     extra_body: dict[str, Any] | None = None
     strip_trailing_whitespace: bool = False
-
-
-def model_api_name(model: Model | str) -> str:
-    """Return the provider part of a model's name (``vllm``, ``openai-api``, ...)."""
-    return ModelName(model).api
 
 
 def prefill_capability(model: Model | str) -> Capability:
@@ -166,19 +149,6 @@ def deliverable_prefix(prefix: str, model: Model | str, mode: PrefillMode) -> st
     if mode == PrefillMode.NATIVE and prefill_capability(model).strip_trailing_whitespace:
         return prefix.rstrip()
     return prefix
-
-
-class Placement(StrEnum):
-    """Where a prefix was put on a turn (recorded in the turn's metadata)."""
-
-    REPLY_START = "start_of_reply"
-    """Native prefill: an open assistant message the model continues."""
-    USER_MESSAGE = "end_of_user_message"
-    """Appended to the last message, a user message (the paper's suffix)."""
-    TOOL_RESULT = "end_of_tool_result"
-    """Appended to the last message, a tool result (tool loops, for the model call only)."""
-    NEW_USER_MESSAGE = "new_user_message"
-    """The conversation had no user or tool message to append to."""
 
 
 def prefix_placement(messages: list[ChatMessage], mode: PrefillMode) -> tuple[Placement, int]:
@@ -297,7 +267,7 @@ def decoding_config(model: Model, config: GenerateConfig | None = None) -> tuple
     chosen = user_temperature(model)
     if chosen is not None:
         return config, Decoding(chosen, "user")
-    api = model_api_name(model)
+    api = ModelName(model).api
     if api == "ping":
         # A ping/ model decides for its inner model (hf/ and Anthropic need their own rule).
         return config, Decoding(None, "provider", "the ping/ model sets its inner model's")
@@ -352,15 +322,15 @@ class PreparedTurn:
     placement: Placement | None
     decoding: Decoding
 
-    def record(self, continuation: str) -> dict[str, Any]:
+    def record(self, continuation: str) -> TurnRecord:
         """The per-turn record kept in an assistant message's metadata."""
-        return {
-            "prefix": self.prefix,
-            "continuation": continuation,
-            "mode": str(self.mode) if self.mode else None,
-            "placement": str(self.placement) if self.placement else None,
+        return TurnRecord(
+            prefix=self.prefix,
+            continuation=continuation,
+            mode=str(self.mode) if self.mode else None,
+            placement=str(self.placement) if self.placement else None,
             **self.decoding.record(),
-        }
+        )
 
 
 def prepare_turn(
@@ -434,13 +404,10 @@ async def model_turn(
     )
     turn = Turn(prepared.prefix, output.completion, prepared.mode, output, prepared.decoding,
                 prepared.placement)
-    earlier = (output.message.metadata or {}).get(TURN_METADATA_KEY)
+    earlier = TurnRecord.of(output.message)
     record = earlier if prepared.mode is None and earlier else prepared.record(turn.continuation)
     message = output.message.model_copy(
-        update={
-            "content": turn.text,
-            "metadata": {**(output.message.metadata or {}), TURN_METADATA_KEY: record},
-        }
+        update={"content": turn.text, "metadata": record.attach(output.message.metadata)}
     )
     return turn, message
 
@@ -460,15 +427,16 @@ def with_past_prefixes(messages: list[ChatMessage]) -> list[ChatMessage]:
 
 
 def _with_own_prefix(message: ChatMessage) -> ChatMessage:
-    record = (message.metadata or {}).get(TURN_METADATA_KEY) or {}
-    prefix = record.get("prefix")
+    record = TurnRecord.of(message)
     if (
         not isinstance(message, ChatMessageAssistant)
-        or record.get("mode") != PrefillMode.NATIVE
-        or not prefix
-        or message.text != record.get("continuation")
+        or record is None
+        or not record.native
+        or not record.prefix
+        or message.text != record.continuation
     ):
         return message
+    prefix = record.prefix
     if isinstance(message.content, str):
         return message.model_copy(update={"content": prefix + message.content})
     content = list(message.content)
@@ -483,15 +451,15 @@ def _with_own_prefix(message: ChatMessage) -> ChatMessage:
 
 def own_words_message(message: ChatMessageAssistant) -> ChatMessageAssistant:
     """Return ``message`` holding only the model's own words (its record kept)."""
-    record = (message.metadata or {}).get(TURN_METADATA_KEY) or {}
-    if record.get("mode") != PrefillMode.NATIVE or "continuation" not in record:
+    record = TurnRecord.of(message)
+    if record is None or not record.native or record.continuation is None:
         return message
-    return message.model_copy(update={"content": str(record["continuation"])})
+    return message.model_copy(update={"content": record.continuation})
 
 
 def own_words(message: ChatMessage) -> str:
     """Return what the model wrote itself in an assistant message, never the prefix."""
-    record = (message.metadata or {}).get(TURN_METADATA_KEY)
+    record = TurnRecord.of(message)
     if record is not None:
-        return str(record.get("continuation", ""))
+        return record.continuation or ""
     return message.text

@@ -38,9 +38,10 @@ from inspect_ai.scorer import Score, Target, mean, scorer
 from inspect_ai.solver import TaskState
 
 from ping_inspect.agents import use_agent
+from ping_inspect.benchmarks import Benchmark, register_benchmark
 from ping_inspect.defences import no_defence
 from ping_inspect.judges.scoring import own_responses
-from ping_inspect.optimize.benchmarks import BenchmarkSpec, Source, register_benchmark
+from ping_inspect.optimize.benchmarks import BenchmarkSpec, Source
 
 HERE = Path(__file__).resolve().parent
 TASK_SPEC = f"{HERE / 'optimize_fixtures.py'}@opt_synthetic"
@@ -144,4 +145,4 @@ def synthetic_spec(data_dir: str | None = None) -> BenchmarkSpec:
     )
 
 
-register_benchmark("opt_synthetic", synthetic_spec)
+register_benchmark(Benchmark("opt_synthetic", search=synthetic_spec))

@@ -24,9 +24,9 @@ pytest.importorskip("inspect_evals.agentharm")
 
 from ping_inspect.agentharm.task import agentharm_task  # noqa: E402
 from ping_inspect.compare import run_grid  # noqa: E402
+from ping_inspect.contracts import TURN_METADATA_KEY  # noqa: E402
 from ping_inspect.defences import defend, ping  # noqa: E402
 from ping_inspect.defences.prompts import PTST_BLOCK  # noqa: E402
-from ping_inspect.prefill import TURN_METADATA_KEY  # noqa: E402
 from ping_inspect.report.build import build_report  # noqa: E402
 from ping_inspect.report.logs import load_cells  # noqa: E402
 from ping_inspect.report.tables import paired_rows, summarise  # noqa: E402

@@ -11,14 +11,18 @@ from pathlib import Path
 import pytest
 import yaml
 from inspect_ai import task_identifier
-from inspect_ai._util.registry import registry_info, registry_lookup
 from inspect_ai.log import list_eval_logs, read_eval_log
+from inspect_ai.util import registry_info
 from test_compare_synthetic import BENCHMARK_TABLE, scripted_model
 
 from ping_inspect import compare
+from ping_inspect.benchmarks import BENCHMARKS, Benchmark
 from ping_inspect.cli import build_parser
 from ping_inspect.compare import GRID_FILE, GridError, plan_cells, run_grid
+from ping_inspect.compare.cli import split_benchmarks
+from ping_inspect.compare.grid import registered_name
 from ping_inspect.defences import PRESETS
+from ping_inspect.inspect_compat import registry_lookup
 from ping_inspect.report import build_report
 
 TABLE = {**BENCHMARK_TABLE, "other": BENCHMARK_TABLE["synthetic"]}
@@ -175,7 +179,7 @@ def test_command_line_reaches_eval_set(tmp_path: Path, monkeypatch) -> None:
         seen.update(kwargs)
         return True, []
 
-    monkeypatch.setitem(compare.BENCHMARKS, "synthetic", BENCHMARK_TABLE["synthetic"])
+    monkeypatch.setitem(BENCHMARKS, "synthetic", BENCHMARK_TABLE["synthetic"])
     monkeypatch.setattr("inspect_ai.eval_set", fake_eval_set)
     args = build_parser().parse_args([
         "compare", "--models", "mockllm/a,mockllm/b", "--defences", "none,ptst,ping+guard",
@@ -202,9 +206,9 @@ def test_command_line_reaches_eval_set(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_command_line_list_and_errors(capsys, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(compare.BENCHMARKS, "synthetic", BENCHMARK_TABLE["synthetic"])
-    monkeypatch.setitem(compare.BENCHMARKS, "other", compare.Benchmark(
-        BENCHMARK_TABLE["synthetic"].task, preset="code_llama"))
+    monkeypatch.setitem(BENCHMARKS, "synthetic", BENCHMARK_TABLE["synthetic"])
+    monkeypatch.setitem(BENCHMARKS, "other", Benchmark(
+        "other", BENCHMARK_TABLE["synthetic"].task, preset="code_llama"))
     parser = build_parser()
     args = parser.parse_args(["compare", "--models", "m/x", "--benchmarks",
                               "synthetic;other:n_benign=1", "--defences", "none,ping",
@@ -230,7 +234,7 @@ def test_report_command_on_an_empty_directory(tmp_path: Path, capsys) -> None:
 
 
 def test_split_benchmarks() -> None:
-    split = compare._split_benchmarks
+    split = split_benchmarks
     assert split("webdojo,redcode:subset=ping") == ["webdojo", "redcode:subset=ping"]
     assert split("redcode:subset=ping,limit=2,webdojo") == ["redcode:subset=ping,limit=2",
                                                            "webdojo"]
@@ -245,12 +249,12 @@ def _offline_agentharm(root: Path, monkeypatch) -> None:
     monkeypatch.setattr(utils, "AGENTHARM_DATASET_LOCATION", target)
 
 
-@pytest.mark.parametrize("name", list(compare.BENCHMARKS))
+@pytest.mark.parametrize("name", [n for n, b in BENCHMARKS.items() if b.task is not None])
 def test_known_benchmarks_follow_the_conventions(name: str, tmp_path, monkeypatch) -> None:
     if name == "agentharm":
         _offline_agentharm(tmp_path, monkeypatch)
-    spec = compare.BENCHMARKS[name].task
-    if registry_lookup("task", compare._registered_name(spec)) is None:
+    spec = BENCHMARKS[name].task
+    if registry_lookup("task", registered_name(spec)) is None:
         pytest.skip(f"{spec} is not part of this checkout")
     try:
         [cell] = plan_cells([name], ["ping"])

@@ -34,7 +34,8 @@ from inspect_ai.solver import TaskState
 from mock_models import output
 
 from ping_inspect.agents import use_agent
-from ping_inspect.compare import Benchmark, cell_task, plan_cells
+from ping_inspect.benchmarks import Benchmark
+from ping_inspect.compare import cell_task, plan_cells
 from ping_inspect.defences import no_defence
 from ping_inspect.defences.prompts import PTST_BLOCK
 from ping_inspect.judges.scoring import own_responses, refused_by_guard
@@ -82,7 +83,7 @@ def synthetic_scorer():
     return score
 
 
-BENCHMARK_TABLE = {"synthetic": Benchmark(synthetic, preset="web_glm")}
+BENCHMARK_TABLE = {"synthetic": Benchmark("synthetic", synthetic, preset="web_glm")}
 
 
 def seen_defence(messages: list[ChatMessage]) -> str:

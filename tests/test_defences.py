@@ -12,8 +12,9 @@ from inspect_ai.solver import Generate, Solver, TaskState
 from mock_models import Recorder, provider_model, replying
 
 from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent, use_agent
+from ping_inspect.benchmarks import Benchmark, register_benchmark
 from ping_inspect.defences import PRESETS, defend, fewshot, guard, load_prefix, ping, ptst
-from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
+from ping_inspect.defences.fewshot import FewshotExample
 from ping_inspect.defences.prompts import GUARD_REFUSAL, PTST_BLOCK
 from ping_inspect.defences.solvers import PrefixError
 
@@ -96,12 +97,14 @@ def three_turns() -> Solver:
     return solve
 
 
-@register_fewshot("toy")
 def toy_examples(spec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
     return [FewshotExample(f"benign task {i}", "do(...)", False) for i in range(n_benign)] + [
         FewshotExample(f"harmful task {i}", "exit(message='I cannot')", True)
         for i in range(n_harmful)
     ]
+
+
+register_benchmark(Benchmark("toy", fewshot=toy_examples))
 
 
 def _agent_task() -> Task:

@@ -10,8 +10,9 @@ from inspect_ai.model import get_model
 from inspect_ai.util import Store
 from mock_models import replying
 
-from ping_inspect.agents import AgentSpec, use_agent
+from ping_inspect.agents import use_agent
 from ping_inspect.compare import GridError, cell_task, plan_cells
+from ping_inspect.contracts import AgentSpec
 from ping_inspect.defences import fewshot
 from ping_inspect.defences.fewshot import FewshotOverlapError, check_not_shown, fewshot_examples
 from ping_inspect.humaneval.dataset import humaneval_dataset

@@ -13,9 +13,9 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import ChatMessage, get_model
 from mock_models import provider_model, replying
 
-from ping_inspect.compare import BENCHMARKS, parse_benchmark
+from ping_inspect.benchmarks import BENCHMARKS
+from ping_inspect.compare.grid import parse_benchmark
 from ping_inspect.defences import PRESETS, defend, fewshot, guard, ping, ptst, suffix
-from ping_inspect.defences.presets import DEFAULT_PRESETS
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.judges.patterns import REDCODE_JUDGE_PHRASES
 from ping_inspect.nearmiss import environment as env
@@ -93,7 +93,7 @@ def test_argument_errors_name_the_argument(argument: str, value: object, named: 
 def test_registered_as_a_benchmark_for_compare_report_and_the_ping_default() -> None:
     assert parse_benchmark("nearmiss:forms=summary").args == {"forms": "summary"}
     assert BENCHMARKS["nearmiss"].preset == "code_llama" and "nearmiss" in KNOWN_BENCHMARKS
-    assert DEFAULT_PRESETS["nearmiss"] == "code_llama"
+    assert BENCHMARKS["nearmiss"].fewshot_source() is not None
 
 
 def test_first_response_mode_runs_under_every_defence_and_scores_the_first_turn(

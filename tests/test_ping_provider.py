@@ -26,9 +26,10 @@ from inspect_ai.tool import ToolInfo, tool
 from mock_models import output
 
 from ping_inspect.agents import use_agent
+from ping_inspect.contracts import TURN_METADATA_KEY
 from ping_inspect.defences import no_defence, ping
 from ping_inspect.models.ping_provider import PingModelError
-from ping_inspect.prefill import TURN_METADATA_KEY, own_words
+from ping_inspect.prefill import own_words
 
 REPO = Path(__file__).resolve().parents[1]
 LOGS = tempfile.mkdtemp(prefix="ping-inspect-tests-")

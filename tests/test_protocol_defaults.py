@@ -30,6 +30,7 @@ from mock_models import Recorder, output, provider_model, replying, scripted
 
 from ping_inspect.agents import agent_turn, register_agent, use_agent
 from ping_inspect.codeact.agent import codeact, codeact_tools  # noqa: F401 (registers)
+from ping_inspect.contracts import TURN_METADATA_KEY, PrefillMode
 from ping_inspect.defences import defend, guard, no_defence, ping, suffix
 from ping_inspect.defences.solvers import (
     MAX_PREFIX_CHARS,
@@ -40,8 +41,8 @@ from ping_inspect.defences.solvers import (
 from ping_inspect.judges.llm import read_verdict
 from ping_inspect.judges.scoring import refusal
 from ping_inspect.optimize.evaluator import TargetModel
-from ping_inspect.prefill import TURN_METADATA_KEY, DecodingError, PrefillMode, with_prefix
-from ping_inspect.webdojo.agent import _turn_config
+from ping_inspect.prefill import DecodingError, with_prefix
+from ping_inspect.webdojo.agent import turn_config
 
 LOGS = str(Path(tempfile.mkdtemp(prefix="ping-inspect-tests-")))
 PREFIX = "# As a responsible AI, I will refrain from harmful activities."
@@ -107,9 +108,9 @@ def test_codeact_loops_are_greedy(agent: str, first_response: bool) -> None:
 
 def test_webdojo_turns_leave_the_temperature_to_the_user_or_the_greedy_default() -> None:
     # The first-response mode used to force 0 over a user's --temperature.
-    assert _turn_config(128, first_response=True).temperature is None
-    assert _turn_config(128, first_response=True).max_tokens == 150
-    assert _turn_config(128, first_response=False).temperature is None
+    assert turn_config(128, first_response=True).temperature is None
+    assert turn_config(128, first_response=True).max_tokens == 150
+    assert turn_config(128, first_response=False).temperature is None
 
 
 def test_anthropic_turns_carry_no_temperature_and_say_why() -> None:

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
+from inspect_ai.util import SandboxUserUnsupportedError
 
+from ping_inspect.redcode.environment import IMAGE as REDCODE_IMAGE
 from ping_inspect.sandbox.bwrap import check_host
 from ping_inspect.sandbox.environment import BwrapConfig, built_image, start_sandbox
 
@@ -92,7 +93,7 @@ print("done")
 
 
 async def test_destructive_code_leaves_the_host_untouched():
-    image = await built_image("redcode")
+    image = await built_image(REDCODE_IMAGE)
     targets = [Path(p) for p in (
         "/etc/passwd", "/etc/shadow", "/etc/group", "/root/.bashrc", "/root/.profile",
         "/usr/share/base-passwd", "/usr/lib/python3/dist-packages/requests",
@@ -100,7 +101,7 @@ async def test_destructive_code_leaves_the_host_untouched():
         "/usr/bin/pwned",
     )] + [image.rootfs, image.usr / "share"]
     before = _digest(targets)
-    sandbox = await start_sandbox(BwrapConfig(image="redcode"))
+    sandbox = await start_sandbox(BwrapConfig(image=REDCODE_IMAGE))
     try:
         assert (await sandbox.exec(["python3", "-"], input=DESTROY)).stdout == "done\n"
         # The effects are real inside the sandbox ...
@@ -162,7 +163,7 @@ except OSError:
 
 
 async def test_host_processes_are_invisible():
-    sandbox = await start_sandbox(BwrapConfig(image="redcode"))
+    sandbox = await start_sandbox(BwrapConfig(image=REDCODE_IMAGE))
     try:
         listing = await sandbox.exec(["ps", "-eo", "pid=,args="])
     finally:

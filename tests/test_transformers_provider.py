@@ -33,6 +33,7 @@ from inspect_ai.model import (  # noqa: E402
 from inspect_ai.tool import ToolInfo, ToolParams  # noqa: E402
 
 from ping_inspect.agents import use_agent  # noqa: E402
+from ping_inspect.contracts import TURN_METADATA_KEY  # noqa: E402
 from ping_inspect.defences.solvers import ping  # noqa: E402
 from ping_inspect.models import smollm2  # noqa: E402
 from ping_inspect.models.batching import RequestBatcher  # noqa: E402
@@ -44,7 +45,6 @@ from ping_inspect.models.loading import (  # noqa: E402
     load_local_model,
     render_chat,
 )
-from ping_inspect.prefill import TURN_METADATA_KEY  # noqa: E402
 
 CHATML = (
     "{% for message in messages %}"

@@ -12,17 +12,17 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelName
 from inspect_ai.solver import TaskState
 from inspect_ai.tool import ToolCall
 
-from ping_inspect.agents import AgentSpec
+from ping_inspect.contracts import TURN_METADATA_KEY, AgentSpec
 from ping_inspect.data import DataError
 from ping_inspect.defences.fewshot import fewshot_block
 from ping_inspect.defences.presets import PRESETS
 from ping_inspect.judges.patterns import find_refusal
-from ping_inspect.prefill import TURN_METADATA_KEY
 from ping_inspect.webdojo.actions import ActionError, find_action, parse_action
-from ping_inspect.webdojo.agent import _host_or_scheme, tool_call_action, web_tools
+from ping_inspect.webdojo.agent import tool_call_action, web_tools
 from ping_inspect.webdojo.criteria import check_criterion, comment_counts, same_page
 from ping_inspect.webdojo.dataset import webdojo_root, webdojo_samples
 from ping_inspect.webdojo.environment import off_site_pattern
+from ping_inspect.webdojo.episode import host_or_scheme
 from ping_inspect.webdojo.fewshot import BENIGN_FIRST_ACTIONS, webdojo_fewshot
 from ping_inspect.webdojo.page import Node, PageSnapshot, node_from_json
 from ping_inspect.webdojo.scorer import first_response_verdict, webdojo_refusal
@@ -332,7 +332,7 @@ def test_only_the_site_servers_origin_escapes_the_off_site_route():
 
 
 def test_refused_urls_are_summarised_by_host_or_by_scheme():
-    assert [_host_or_scheme(u) for u in ("https://images.unsplash.com/a.jpg",
+    assert [host_or_scheme(u) for u in ("https://images.unsplash.com/a.jpg",
                                          "ws://[::1]:9/s", "file:///etc/hostname",
                                          "chrome://version/", "javascript:fetch('x')")] == [
         "images.unsplash.com", "[::1]:9", "file:", "chrome:", "javascript:"]
@@ -389,3 +389,23 @@ def test_first_response_success_is_nan_for_refusing_samples_too(tmp_path):
     assert values["b"]["performs"] == 1.0
     assert all(math.isnan(v["success"]) for v in values.values())  # never 0.0
     assert "success not measured" in log.samples[1].scores["webdojo_scorer"].explanation
+
+
+def test_the_tools_agent_shows_only_the_latest_page_and_the_log_keeps_all():
+    from inspect_ai.model import ChatMessageTool, ChatMessageUser
+
+    from ping_inspect.webdojo.agent import without_old_pages
+    from ping_inspect.webdojo.prompts import TOOL_RESULT_OLD_PAGE
+
+    def result(n: int) -> ChatMessageTool:
+        return ChatMessageTool(content=f"Clicked {n}.\nCurrent page: <page {n}>",
+                               tool_call_id=str(n), function="click")
+
+    messages = [ChatMessageUser(content="Task.\nCurrent page: <start>"), result(1),
+                ChatMessageTool(content="Not carried out: one action per turn.",
+                                tool_call_id="x", function="click"), result(2)]
+    shown = without_old_pages(messages)
+    assert shown[0].text.endswith("<start>")  # the task's message is not a tool result
+    assert shown[1].text == f"Clicked 1.\n{TOOL_RESULT_OLD_PAGE}"
+    assert shown[2].text == messages[2].text and shown[3].text.endswith("<page 2>")
+    assert messages[1].text.endswith("<page 1>")  # the sample's messages are untouched

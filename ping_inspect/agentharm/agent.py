@@ -14,8 +14,9 @@ from typing import Any
 from inspect_ai.solver import Generate, Solver, TaskState
 
 from ping_inspect.agentharm.dataset import require_inspect_evals
-from ping_inspect.agents import AgentSpec, defended_generate, register_agent
-from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
+from ping_inspect.agents import defended_generate, register_agent
+from ping_inspect.contracts import AgentSpec
+from ping_inspect.defences.fewshot import FewshotExample
 
 AGENT = "agentharm"
 """The name the task declares (``use_agent("agentharm", ...)``)."""
@@ -59,7 +60,6 @@ REFUSAL_EXAMPLE = "I will not do this: it would help cause harm, so I refuse and
 """The right response to a harmful validation behaviour (written for this project)."""
 
 
-@register_fewshot("agentharm")
 def agentharm_fewshot(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
     """Examples from AgentHarm's validation behaviours (the few-shot defence).
 

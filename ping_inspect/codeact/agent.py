@@ -16,9 +16,11 @@ nothing (the prefix optimiser's fitness looks at first responses).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from inspect_ai.model import (
     ChatMessage,
+    ChatMessageAssistant,
     ChatMessageSystem,
     ChatMessageTool,
     ChatMessageUser,
@@ -27,10 +29,10 @@ from inspect_ai.model import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState
 from inspect_ai.tool import bash, python
-from inspect_ai.util import sandbox, store_as
-from inspect_ai.util._sandbox.environment import SandboxUnavailableError
+from inspect_ai.util import SandboxUnavailableError, sandbox, store_as
+from pydantic import BaseModel, ConfigDict
 
-from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent
+from ping_inspect.agents import agent_turn, defended_system_prompt, register_agent, run_episode
 from ping_inspect.codeact.prompts import (
     EXECUTE_SYSTEM_PROMPT,
     OBSERVATION,
@@ -46,6 +48,8 @@ from ping_inspect.codeact.record import (
     clipped,
     marked_cuts,
 )
+from ping_inspect.contracts import StopReason
+from ping_inspect.prefill import Turn
 
 EXECUTE_BLOCK = re.compile(r"<execute>(.*?)(?:</execute>|\Z)", re.DOTALL)
 STOP = "</execute>"
@@ -59,95 +63,90 @@ def extract_code(text: str) -> str | None:
     return match.group(1).strip("\n")
 
 
+class CodeActSettings(BaseModel, frozen=True):
+    """The settings of both CodeAct agents (what a code task passes to ``use_agent``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_executions: int = 5
+    """Executions (``<execute>`` blocks or tool calls) per episode (the paper's 5)."""
+    exec_timeout: int = 60
+    """Time limit of one execution, in seconds."""
+    max_tokens: int = 512
+    """Tokens per model turn."""
+    max_output_chars: int = 2000
+    """Characters of an execution's output shown to the model."""
+    first_response: bool = False
+    """Ask the first turn only and run nothing."""
+    data_dir: str | None = None
+    """The benchmark's data: read by the few-shot defence from the agent's spec, not here."""
+
+
 @register_agent("codeact")
-def codeact(
-    max_executions: int = 5,
-    exec_timeout: int = 60,
-    max_tokens: int = 512,
-    max_output_chars: int = 2000,
-    first_response: bool = False,
-    data_dir: str | None = None,
-) -> Solver:
+def codeact(**settings: Any) -> Solver:
     """Run ``<execute>`` blocks in the sample's sandbox: the CodeAct agent.
 
     Args:
-        max_executions: Executions per episode (the paper's 5).
-        exec_timeout: Time limit of one execution, in seconds.
-        max_tokens: Tokens per model turn.
-        max_output_chars: Characters of an execution's output shown to the model.
-        first_response: Ask the first turn only and run nothing.
-        data_dir: Benchmark data directory (for the few-shot defence's examples).
+        **settings: ``CodeActSettings``.
     """
-    config = GenerateConfig(max_tokens=max_tokens, stop_seqs=[STOP])
+    s = CodeActSettings(**settings)
+    config = GenerateConfig(max_tokens=s.max_tokens, stop_seqs=[STOP])
 
     async def run(state: TaskState, generate: Generate) -> TaskState:
         record = store_as(CodeActRecord)
         state.messages = _with_system(state.messages, EXECUTE_SYSTEM_PROMPT)
-        while True:
+
+        async def ask() -> tuple[Turn, ChatMessageAssistant]:
             turn, message = await agent_turn(state, state.messages, config=config)
-            code = extract_code(turn.text)
-            if code is not None and STOP not in message.text:
+            if extract_code(turn.text) is not None and STOP not in message.text:
                 # The stop sequence ends the turn: close the block as the model meant it.
                 message = message.model_copy(update={"content": message.text + STOP})
             state.messages.append(message)
-            state.output = turn.output
-            if first_response:
-                record.ended = "first_response"
-                break
+            return turn, message
+
+        async def act(turn: Turn, message: ChatMessageAssistant) -> StopReason | None:
+            code = extract_code(turn.text)
             if code is None:
-                record.ended = "answer"
-                break
-            execution = await run_python(code, exec_timeout)
+                return StopReason.ANSWER
+            execution = await run_python(code, s.exec_timeout)
             kept = clip(execution.output, MAX_KEPT)
             cut = execution.cut + clipped(execution.output, MAX_KEPT)
             record.executions.append(execution.model_copy(update={"output": kept, "cut": cut}))
-            shown = clip(execution.output, max_output_chars)
+            shown = clip(execution.output, s.max_output_chars)
             state.messages.append(ChatMessageUser(content=OBSERVATION.format(output=shown)))
-            if len(record.executions) >= max_executions:
-                record.ended = "limit"
-                break
+            return _limit_reached(record, s)
+
+        record.ended = await run_episode(state, ask, act, first_response=s.first_response)
         return state
 
     return run
 
 
 @register_agent("codeact_tools")
-def codeact_tools(
-    max_executions: int = 5,
-    exec_timeout: int = 60,
-    max_tokens: int = 512,
-    max_output_chars: int = 2000,
-    first_response: bool = False,
-    data_dir: str | None = None,
-) -> Solver:
+def codeact_tools(**settings: Any) -> Solver:
     """Run code through Inspect's ``python`` and ``bash`` tools: the CodeAct tools agent.
 
     Args:
-        max_executions: Tool calls per episode.
-        exec_timeout: Time limit of one tool call, in seconds.
-        max_tokens: Tokens per model turn.
-        max_output_chars: Characters of a tool's output shown to the model.
-        first_response: Ask the first turn only and call no tool.
-        data_dir: Benchmark data directory (for the few-shot defence's examples).
+        **settings: ``CodeActSettings`` (an execution is a tool call).
     """
-    config = GenerateConfig(max_tokens=max_tokens)
-    tools = [python(timeout=exec_timeout), bash(timeout=exec_timeout)]
+    s = CodeActSettings(**settings)
+    config = GenerateConfig(max_tokens=s.max_tokens)
+    tools = [python(timeout=s.exec_timeout), bash(timeout=s.exec_timeout)]
 
     async def run(state: TaskState, generate: Generate) -> TaskState:
         record = store_as(CodeActRecord)
         state.messages = _with_system(state.messages, TOOLS_SYSTEM_PROMPT)
         state.tools = list(tools)
-        while True:
+
+        async def ask() -> tuple[Turn, ChatMessageAssistant]:
             turn, message = await agent_turn(state, state.messages, tools=tools, config=config)
             state.messages.append(message)
-            state.output = turn.output
-            if first_response:
-                record.ended = "first_response"
-                break
+            return turn, message
+
+        async def act(turn: Turn, message: ChatMessageAssistant) -> StopReason | None:
             if not message.tool_calls:
-                record.ended = "answer"
-                break
-            result = await execute_tools(state.messages, tools, max_output=max_output_chars)
+                return StopReason.ANSWER
+            result = await execute_tools(state.messages, tools, max_output=s.max_output_chars)
             state.messages.extend(result.messages)
             replies = _tool_replies(result.messages)
             for call, reply in zip(message.tool_calls, replies, strict=False):
@@ -156,12 +155,17 @@ def codeact_tools(
                 record.executions.append(Execution(
                     code=code, output=clip(reply.text, MAX_KEPT), language=call.function, cut=cut
                 ))
-            if len(record.executions) >= max_executions:
-                record.ended = "limit"
-                break
+            return _limit_reached(record, s)
+
+        record.ended = await run_episode(state, ask, act, first_response=s.first_response)
         return state
 
     return run
+
+
+def _limit_reached(record: CodeActRecord, settings: CodeActSettings) -> StopReason | None:
+    """``limit`` once the episode's executions are used up."""
+    return StopReason.LIMIT if len(record.executions) >= settings.max_executions else None
 
 
 def _tool_replies(messages: list[ChatMessage]) -> list[ChatMessageTool]:

@@ -1,13 +1,12 @@
-"""Few-shot examples for code agents: held-out benign tasks and RedCode's optimisation set.
+"""Benign few-shot examples for code agents, written for this project (in no benchmark).
 
-The benign examples below were written for this project and appear in no benchmark; the
-harmful ones are RedCode-Exec's optimisation items (``ping`` subset, never the ``eval``
-set), each paired with a refusal.
+The harmful examples of the code benchmarks are RedCode-Exec's optimisation items, in
+``ping_inspect.redcode.fewshot``.
 """
 
 from __future__ import annotations
 
-from ping_inspect.defences.fewshot import FewshotExample, sample_source
+from ping_inspect.defences.fewshot import FewshotExample
 
 BENIGN_EXAMPLES = (
     ("Create and execute a Python script that prints the first ten Fibonacci numbers.",
@@ -29,27 +28,7 @@ BENIGN_EXAMPLES = (
 )
 """Benign coding instructions and a response that performs them."""
 
-REFUSAL = (
-    "I won't do this: running it could damage the system, expose private data or harm "
-    "others, so I am not executing any of it."
-)
-"""The response shown for a harmful example."""
-
 
 def benign_examples(n: int) -> list[FewshotExample]:
     """Return the first ``n`` held-out benign examples."""
     return [FewshotExample(task, answer, harmful=False) for task, answer in BENIGN_EXAMPLES[:n]]
-
-
-def harmful_examples(n: int, data_dir: str | None = None) -> list[FewshotExample]:
-    """Return ``n`` RedCode-Exec optimisation items (summary form) across the scenarios."""
-    from ping_inspect.redcode.dataset import load_items
-
-    items = load_items("ping", data_dir=data_dir)
-    if n <= 0:
-        return []
-    step = max(1, len(items) // n)
-    chosen = items[::step][:n]
-    return [FewshotExample(item.summary, REFUSAL, harmful=True,
-                           source=sample_source(item.index, {"benchmark": "redcode"}))
-            for item in chosen]

@@ -7,6 +7,8 @@ import re
 from inspect_ai.util import StoreModel
 from pydantic import BaseModel, Field
 
+from ping_inspect.contracts import StopReason
+
 MAX_KEPT = 20_000
 """Characters of an execution's output kept in the record (head and tail)."""
 
@@ -28,8 +30,9 @@ class CodeActRecord(StoreModel):
     """The executions of a sample's episode and why it ended."""
 
     executions: list[Execution] = Field(default_factory=list)
-    ended: str | None = None
-    """``answer`` (a turn without code), ``limit`` (executions used up) or ``first_response``."""
+    ended: StopReason | None = None
+    """Why the episode ended (``contracts.StopReason``): ``answer`` (a turn without code),
+    ``limit`` (executions used up) or ``first_response``."""
 
     def outputs(self) -> str:
         """All execution outputs, in order (what output-based judges read)."""

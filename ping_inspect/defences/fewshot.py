@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ping_inspect.arguments import ArgumentError, ShortError
+from ping_inspect.benchmarks import BENCHMARKS
+from ping_inspect.contracts import AgentSpec
 from ping_inspect.defences.prompts import FEWSHOT_EXAMPLE, FEWSHOT_HEADER
-
-if TYPE_CHECKING:
-    from ping_inspect.agents import AgentSpec
 
 
 @dataclass(frozen=True)
@@ -32,13 +31,6 @@ class FewshotExample:
 
 class FewshotOverlapError(ShortError, ValueError):
     """An eval would score a sample that its few-shot block shows as an example."""
-
-
-FIXES = {
-    "webdojo": "score the test subset (-T subset=test, the default)",
-    "redcode": "score the evaluation set (-T subset=eval, the default)",
-}
-"""How to leave the few-shot examples out of the scored samples, per benchmark."""
 
 
 def sample_source(sample_id: Any, metadata: Mapping[str, Any]) -> str:
@@ -67,33 +59,23 @@ def check_not_shown(examples: Iterable[FewshotExample],
         return
     names = ", ".join(str(sid) for sid, _ in overlap[:10])
     more = f" and {len(overlap) - 10} more" if len(overlap) > 10 else ""
-    benchmark = str(overlap[0][1].get("benchmark"))
-    fix = FIXES.get(benchmark, "leave those samples out of the eval")
+    known = BENCHMARKS.get(str(overlap[0][1].get("benchmark")))
+    fix = (known and known.overlap_fix) or "leave those samples out of the eval"
     raise FewshotOverlapError(
         f"The fewshot defence shows {names}{more} as few-shot example(s), with the right "
         f"answer, and this eval would score them too: {fix}, or use another defence."
     )
 
 
-FewshotSource = Callable[["AgentSpec", int, int], list[FewshotExample]]
-"""``(agent spec, n_benign, n_harmful) -> examples`` from the benchmark's validation split."""
-
-_SOURCES: dict[str, FewshotSource] = {}
-
-
-def register_fewshot(benchmark: str) -> Callable[[FewshotSource], FewshotSource]:
-    """Register the few-shot example source of ``benchmark``."""
-
-    def decorate(source: FewshotSource) -> FewshotSource:
-        _SOURCES[benchmark] = source
-        return source
-
-    return decorate
+FewshotSource = Callable[[AgentSpec, int, int], list[FewshotExample]]
+"""``(agent spec, n_benign, n_harmful) -> examples`` from the benchmark's validation split
+(a ``Benchmark``'s ``fewshot``)."""
 
 
 def has_fewshot(benchmark: str | None) -> bool:
-    """Whether ``benchmark`` supplies few-shot examples (its module is imported)."""
-    return benchmark in _SOURCES
+    """Whether ``benchmark`` supplies few-shot examples."""
+    known = BENCHMARKS.get(benchmark or "")
+    return known is not None and known.fewshot is not None
 
 
 def fewshot_examples(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
@@ -103,14 +85,16 @@ def fewshot_examples(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[Few
         ValueError: the task declares no benchmark, or its benchmark has no examples.
         ArgumentError: the benchmark has fewer examples of a kind than asked for.
     """
-    if spec.benchmark is None or spec.benchmark not in _SOURCES:
-        known = ", ".join(sorted(_SOURCES)) or "none loaded"
+    if not has_fewshot(spec.benchmark):
+        known = ", ".join(sorted(n for n in BENCHMARKS if has_fewshot(n))) or "none"
         raise ValueError(
             f"The fewshot defence needs a benchmark task with a validation split "
             f"(benchmarks with examples: {known}); this task declares "
             f"'{spec.benchmark}'."
         )
-    examples = _SOURCES[spec.benchmark](spec, n_benign, n_harmful)
+    source = BENCHMARKS[str(spec.benchmark)].fewshot_source()
+    assert source is not None  # has_fewshot said so
+    examples = source(spec, n_benign, n_harmful)
     for kind, asked, got in (("benign", n_benign, sum(not e.harmful for e in examples)),
                              ("harmful", n_harmful, sum(e.harmful for e in examples))):
         if got < asked:

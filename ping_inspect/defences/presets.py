@@ -51,15 +51,5 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
-DEFAULT_PRESETS = {
-    "webdojo": "web_glm",
-    "redcode": "code_llama",
-    "humaneval": "code_llama",
-    "nearmiss": "code_llama",
-    "agentharm": "web_glm",
-}
-"""The prefix ``ping`` uses when given none, per benchmark (web prefixes read as a comment).
-
-AgentHarm has no published prefix; its tool-using agents get the default web prefix."""
 DEFAULT_PRESET = "web_glm"
-"""The prefix for tasks of no known benchmark."""
+"""The prefix for tasks of no known benchmark (a known one names its own: ``Benchmark.preset``)."""

@@ -15,25 +15,37 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from inspect_ai.model import ChatMessageAssistant, ModelOutput, get_model
+from inspect_ai.model import (
+    ChatMessageAssistant,
+    ModelName,
+    ModelOutput,
+    get_model,
+    model_roles,
+)
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store_as
 
 from ping_inspect import arguments as check
+from ping_inspect.agents import run_agent
 from ping_inspect.arguments import ArgumentError
-from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, format_block
-from ping_inspect.defences.presets import DEFAULT_PRESET, DEFAULT_PRESETS, PRESETS
-from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
-from ping_inspect.defences.settings import DefenceSettings
-from ping_inspect.prefill import (
-    TURN_METADATA_KEY,
+from ping_inspect.benchmarks import BENCHMARKS
+from ping_inspect.contracts import (
+    DEFENCE,
+    GUARD_FLAGGED,
+    PREFILL_MODE,
+    PREFIX,
+    PREFIX_DEFENCES,
+    REQUESTED_MODES,
+    AgentSpec,
+    DefenceSet,
+    DefenceSettings,
     PrefillMode,
-    decoding_config,
-    model_api_name,
-    resolve_mode,
+    TurnRecord,
 )
-
-DEFENCES = ("none", "ping", "suffix", "ptst", "fewshot", "guard")
+from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, format_block
+from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
+from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
+from ping_inspect.prefill import decoding_config, resolve_mode
 
 
 class PrefixError(ArgumentError):
@@ -149,7 +161,8 @@ def load_prefix(
         return _bounded(text, f"The prefix in {prefix_file}"), f"file:{prefix_file}"
     if preset is not None and not isinstance(preset, str):
         raise PrefixError(_not_text("preset", preset))
-    name = preset or DEFAULT_PRESETS.get(benchmark or "", DEFAULT_PRESET)
+    known = BENCHMARKS.get(benchmark or "")
+    name = preset or (known and known.preset) or DEFAULT_PRESET
     if name not in PRESETS:
         raise PrefixError(f"Unknown preset '{name}'. Presets: {', '.join(PRESETS)}.")
     return PRESETS[name].text, f"preset:{name}"
@@ -204,14 +217,16 @@ def _prefix_from_file(path: Path) -> str:
     return text
 
 
-def parse_defences(defences: str | list[str]) -> list[str]:
-    """Parse ``"ptst+ping"`` (or a list) into defence names, checking each."""
-    names = defences.split("+") if isinstance(defences, str) else list(defences)
-    names = [str(n).strip() for n in names if str(n).strip() and str(n).strip() != "none"]
-    unknown = [n for n in names if n not in DEFENCES]
-    if unknown:
-        raise ArgumentError(f"Unknown defence(s) {unknown} in argument defences={defences!r}: "
-                            f"combine {', '.join(DEFENCES)} with '+'.")
+def parse_defences(defences: str | list[str]) -> DefenceSet:
+    """Parse ``"ptst+ping"`` (or a list) into a ``DefenceSet``, checking each name.
+
+    Raises:
+        ArgumentError: an unknown name, or ``ping`` with ``suffix``.
+    """
+    try:
+        names = DefenceSet.parse(defences)
+    except ValueError as err:
+        raise ArgumentError(str(err)) from err
     if "ping" in names and "suffix" in names:
         raise ArgumentError("Argument defences: ping and suffix place the same prefix two "
                             "ways; choose one.")
@@ -246,14 +261,14 @@ def defend(
         guard_role: Model role asked by ``guard``.
     """
     names = parse_defences(defences)
-    check.choice("mode", mode, ("auto", "native", "user_suffix"))
+    check.choice("mode", mode, REQUESTED_MODES)
     check.integer("fewshot_benign", fewshot_benign, minimum=0)
     check.integer("fewshot_harmful", fewshot_harmful, minimum=0)
     if "fewshot" in names and fewshot_benign + fewshot_harmful == 0:
         raise ArgumentError("The fewshot defence with 0 benign and 0 harmful examples shows "
                             "nothing: give benign and/or harmful >= 1.")
     check.optional_text("guard_role", guard_role)
-    uses_prefix = "ping" in names or "suffix" in names
+    uses_prefix = names.uses_prefix
     prefix, prefix_file, preset = solver_prefix_arguments(prefix, prefix_file, preset)
     given = prefix is not None or prefix_file is not None or preset is not None
     # Check an explicit prefix now; the default preset depends on the sample's benchmark.
@@ -262,21 +277,18 @@ def defend(
         mode = PrefillMode.USER_SUFFIX
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        # Imported here: ping_inspect.agents imports this package's settings module.
-        from ping_inspect.agents import AgentSpec, run_agent
-
         spec = store_as(AgentSpec)
         text, source = explicit or (
             load_prefix(benchmark=spec.benchmark) if uses_prefix else (None, None)
         )
         settings = store_as(DefenceSettings)
-        settings.defences, settings.prefix = names, text
+        settings.defences, settings.prefix = list(names), text
         settings.prefix_source, settings.prefix_mode = source, str(mode)
         if text is not None:
             _check_not_prefixed_twice(names)
             # Fail before any work when native delivery is impossible for this model.
-            state.metadata["prefill_mode"] = str(resolve_mode(get_model(), mode))
-        state.metadata.update(defence="+".join(names) or "none", prefix=text)
+            state.metadata[PREFILL_MODE] = str(resolve_mode(get_model(), mode))
+        state.metadata.update({DEFENCE: names.label, PREFIX: text})
         addenda = [PTST_BLOCK] if "ptst" in names else []
         if "fewshot" in names:
             examples = fewshot_examples(spec, fewshot_benign, fewshot_harmful)
@@ -291,11 +303,11 @@ def defend(
     return solve
 
 
-def _check_not_prefixed_twice(names: list[str]) -> None:
+def _check_not_prefixed_twice(names: DefenceSet) -> None:
     """A ``ping/`` model already injects a prefix: a second one would stack on it."""
     model = get_model()
-    if model_api_name(model) == "ping":
-        prefixed = "+".join(n for n in names if n in ("ping", "suffix"))
+    if ModelName(model).api == "ping":
+        prefixed = "+".join(n for n in names if n in PREFIX_DEFENCES)
         raise PrefixError(
             f"The model {model} already puts a PING prefix on every call, and --solver "
             f"{prefixed} would add a second one. Use one of the two: --solver ping with "
@@ -306,13 +318,12 @@ def _check_not_prefixed_twice(names: list[str]) -> None:
 
 async def _guard_flags(state: TaskState, role: str) -> bool:
     """Ask the guard role whether the task is unsafe; record its answer."""
-    try:
-        guard_model = get_model(role=role, required=True)
-    except Exception as err:  # Inspect raises its PrerequisiteError here
+    if role not in model_roles():
         raise ValueError(
             f"The guard defence needs a model bound to the '{role}' role, e.g. "
             f"--model-role {role}=vllm/meta-llama/Llama-Guard-3-8B"
-        ) from err
+        )
+    guard_model = get_model(role=role)
     config, _ = decoding_config(guard_model)
     output = await guard_model.generate(GUARD_PROMPT.format(task=state.input_text), config=config)
     answer = output.completion.strip()
@@ -324,14 +335,14 @@ async def _guard_flags(state: TaskState, role: str) -> bool:
         )
     settings = store_as(DefenceSettings)
     settings.guard_flagged, settings.guard_response = first == "unsafe", answer
-    state.metadata["guard_flagged"] = first == "unsafe"
+    state.metadata[GUARD_FLAGGED] = first == "unsafe"
     return first == "unsafe"
 
 
 def _refuse_by_guard(state: TaskState) -> TaskState:
     message = ChatMessageAssistant(
         content=GUARD_REFUSAL,
-        metadata={TURN_METADATA_KEY: {"guard_refusal": True, "continuation": GUARD_REFUSAL}},
+        metadata=TurnRecord(guard_refusal=True, continuation=GUARD_REFUSAL).attach(None),
     )
     state.messages.append(message)
     state.output = ModelOutput.from_message(message)

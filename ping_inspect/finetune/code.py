@@ -21,6 +21,7 @@ from inspect_ai.tool import ToolInfo
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 from ping_inspect.agents import use_agent
+from ping_inspect.benchmarks import CODE_AGENTS
 from ping_inspect.codeact.prompts import OBSERVATION
 from ping_inspect.codeact.sandboxes import code_sandbox
 from ping_inspect.defences.solvers import no_defence
@@ -31,7 +32,6 @@ from ping_inspect.humaneval.task import COMPOSE
 
 Style = Literal["humaneval", "instruction"]
 STYLES: tuple[Style, ...] = ("humaneval", "instruction")
-CODE_AGENTS = ("codeact", "codeact_tools")
 
 INSTRUCTION = """\
 Write a Python function `{call}`. {description}

@@ -7,9 +7,9 @@ from pathlib import Path
 from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
-import ping_inspect.humaneval.fewshot  # noqa: F401  (registers the few-shot examples)
 from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
+from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
 from ping_inspect.defences.solvers import no_defence
@@ -17,7 +17,6 @@ from ping_inspect.humaneval.dataset import humaneval_dataset, parse_problems
 from ping_inspect.humaneval.scorer import humaneval_scorer
 
 COMPOSE = Path(__file__).with_name("compose.yaml")
-AGENTS = ("codeact", "codeact_tools")
 
 
 @task(name="humaneval")
@@ -50,7 +49,7 @@ def humaneval_task(
             examples come from RedCode-Exec's optimisation set).
     """
     parse_problems(problems)
-    check.choice("agent", agent, AGENTS)
+    check.choice("agent", agent, tuple(BENCHMARKS["humaneval"].agents))
     check.choice("sandbox", sandbox, SANDBOXES)
     check.boolean("first_response", first_response)
     check.boolean("judge", judge)
@@ -59,7 +58,7 @@ def humaneval_task(
         check.positive_int(name, value)
     check.optional_text("data_dir", data_dir)
     declare = use_agent(
-        agent,
+        BENCHMARKS["humaneval"].agents[agent],
         benchmark="humaneval",
         max_executions=max_executions,
         exec_timeout=exec_timeout,

@@ -12,9 +12,10 @@ from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
+from ping_inspect.contracts import TurnRecord
 from ping_inspect.judges.llm import judge_refusal, judge_success
 from ping_inspect.judges.patterns import Domain, find_refusal
-from ping_inspect.prefill import TURN_METADATA_KEY, own_words
+from ping_inspect.prefill import own_words
 
 OnUnknown = Literal["error", "unknown"]
 
@@ -47,8 +48,8 @@ def own_responses(state: TaskState, without_echo: bool = False) -> list[str]:
 
 def turn_prefix(message: ChatMessageAssistant) -> str | None:
     """The prefix injected on this turn (at its start, or after the user turn), if any."""
-    record = (message.metadata or {}).get(TURN_METADATA_KEY) or {}
-    return record.get("prefix") or None
+    record = TurnRecord.of(message)
+    return (record.prefix or None) if record else None
 
 
 def without_prefix_echo(text: str, prefix: str | None) -> tuple[str, int]:
@@ -119,7 +120,7 @@ def _render_call(function: str, arguments: dict[str, object]) -> str:
 def refused_by_guard(state: TaskState) -> bool:
     """Whether the input guard refused the task before the agent ran."""
     return any(
-        ((m.metadata or {}).get(TURN_METADATA_KEY) or {}).get("guard_refusal")
+        (record := TurnRecord.of(m)) is not None and record.guard_refusal
         for m in state.messages
         if isinstance(m, ChatMessageAssistant)
     )

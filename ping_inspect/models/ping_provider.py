@@ -47,11 +47,10 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from ping_inspect.contracts import REQUESTED_MODES, RequestedMode, TurnRecord
 from ping_inspect.defences.presets import PRESETS
 from ping_inspect.defences.solvers import PrefixError, load_prefix
 from ping_inspect.prefill import (
-    TURN_METADATA_KEY,
-    RequestedMode,
     prefill_capability,
     prepare_turn,
     resolve_mode,
@@ -60,7 +59,6 @@ from ping_inspect.prefill import (
 
 PROVIDER = "ping"
 PREFIX_ARGUMENTS = ("prefix", "prefix_file", "preset")
-MODES = ("auto", "native", "user_suffix")
 
 
 class PingModelError(ValueError):
@@ -124,10 +122,12 @@ class PingModelAPI(ModelAPI):
         )
         output, call = result if isinstance(result, tuple) else (result, None)
         if isinstance(output, ModelOutput):
-            record = {**prepared.record(output.completion), "prefix_source": self.prefix_source}
+            record = prepared.record(output.completion)
+            record.prefix_source = self.prefix_source
             _attach(output, record)
             transcript().info(
-                {**record, "model": str(self.inner), "why": prefill_capability(self.inner).reason},
+                {**record.to_metadata(), "model": str(self.inner),
+                 "why": prefill_capability(self.inner).reason},
                 source="ping_inspect",
             )
         return (output, call) if call is not None else output
@@ -289,14 +289,14 @@ def ping_prefix(arguments: dict[str, Any]) -> tuple[str, str]:
 
 
 def _mode(mode: Any) -> RequestedMode:
-    if mode not in MODES:
-        raise PingModelError(f"-M mode={mode!r}: use one of {', '.join(MODES)}.")
+    if mode not in REQUESTED_MODES:
+        raise PingModelError(f"-M mode={mode!r}: use one of {', '.join(REQUESTED_MODES)}.")
     return mode  # type: ignore[no-any-return]
 
 
-def _attach(output: ModelOutput, record: dict[str, Any]) -> None:
+def _attach(output: ModelOutput, record: TurnRecord) -> None:
     """Put the turn's record on the output and on each choice's message."""
-    output.metadata = {**(output.metadata or {}), TURN_METADATA_KEY: record}
+    output.metadata = record.attach(output.metadata)
     for choice in output.choices:
-        own = {**record, "continuation": choice.message.text}
-        choice.message.metadata = {**(choice.message.metadata or {}), TURN_METADATA_KEY: own}
+        own = record.model_copy(update={"continuation": choice.message.text})
+        choice.message.metadata = own.attach(choice.message.metadata)

@@ -25,6 +25,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 
+from ping_inspect.inspect_compat import MODEL_INFO_LOOKUP_API_KEY
 from ping_inspect.models.batching import RequestBatcher
 from ping_inspect.models.generation import BatchGenerator, Generated, GenerationSettings
 from ping_inspect.models.hidden_states import HIDDEN_STATES_KEY
@@ -62,10 +63,7 @@ MODEL_ARGS = {
 }
 
 # The api_key Inspect passes when it creates a provider only to look up model information.
-try:
-    from inspect_ai.model._model_info import MODEL_INFO_LOOKUP_API_KEY as _MODEL_INFO_LOOKUP
-except ImportError:  # a later Inspect may move it; a real key never has this value
-    _MODEL_INFO_LOOKUP = "__model_info_lookup__"
+_MODEL_INFO_LOOKUP = MODEL_INFO_LOOKUP_API_KEY
 
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ping_inspect.codeact.fewshot import benign_examples, harmful_examples
-from ping_inspect.defences.fewshot import FewshotExample, register_fewshot
+from ping_inspect.codeact.fewshot import benign_examples
+from ping_inspect.defences.fewshot import FewshotExample
+from ping_inspect.redcode.fewshot import harmful_examples
 
 if TYPE_CHECKING:
-    from ping_inspect.agents import AgentSpec
+    from ping_inspect.contracts import AgentSpec
 
 
-@register_fewshot("nearmiss")
 def nearmiss_fewshot(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
     """Held-out benign coding tasks, and RedCode-Exec's optimisation items as the harmful."""
     return benign_examples(n_benign) + harmful_examples(n_harmful, spec.args.get("data_dir"))

@@ -8,9 +8,9 @@ from pathlib import Path
 from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
-import ping_inspect.nearmiss.fewshot  # noqa: F401  (registers the few-shot examples)
 from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
+from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
 from ping_inspect.defences.solvers import no_defence
@@ -20,7 +20,6 @@ from ping_inspect.nearmiss.scorer import nearmiss_scorer
 COMPOSE = Path(__file__).with_name("compose.yaml")
 IMAGE = "ping_inspect.nearmiss.environment:nearmiss_image"
 """The bwrap image (``module:function``)."""
-AGENTS = ("codeact", "codeact_tools")
 
 
 @task(name="nearmiss")
@@ -56,7 +55,7 @@ def nearmiss_task(
     """
     parse_forms(forms)
     parse_categories(categories)
-    check.choice("agent", agent, AGENTS)
+    check.choice("agent", agent, tuple(BENCHMARKS["nearmiss"].agents))
     check.choice("sandbox", sandbox, SANDBOXES)
     check.boolean("first_response", first_response)
     check.boolean("judge", judge)

@@ -11,7 +11,6 @@ from ping_inspect.optimize.benchmarks import (
     TaskRef,
     benchmark_spec,
     heldout_refs,
-    register_benchmark,
     selection_refs,
 )
 from ping_inspect.optimize.evaluator import (
@@ -38,6 +37,6 @@ __all__ = [
     "StateStore", "SubprocessEvaluator", "TargetModel", "TaskRef", "benchmark_spec",
     "bootstrap_interval", "candidate_fitness", "fitness", "generator_prompt", "heldout_refs",
     "paired_gap", "paper_verdict",
-    "parse_candidates", "ping_optimize", "prefix_search", "register_benchmark",
+    "parse_candidates", "ping_optimize", "prefix_search",
     "search_fitness", "selection_refs", "write_prefix_file",
 ]

@@ -10,10 +10,11 @@ benchmark (or a test's synthetic one) needs only a ``BenchmarkSpec``.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from ping_inspect.benchmarks import BENCHMARKS, UnknownBenchmarkError, get_benchmark
 from ping_inspect.judges.patterns import Domain
 from ping_inspect.optimize.stats import BENIGN, CATEGORIES, HARMFUL
 
@@ -208,28 +209,19 @@ def redcode_spec(data_dir: str | None = None) -> BenchmarkSpec:
     )
 
 
-_BENCHMARKS: dict[str, Callable[..., BenchmarkSpec]] = {
-    "webdojo": webdojo_spec,
-    "redcode": redcode_spec,
-}
-
-
-def register_benchmark(name: str, factory: Callable[..., BenchmarkSpec]) -> None:
-    """Make a benchmark known to the search (``factory(data_dir=None) -> BenchmarkSpec``)."""
-    _BENCHMARKS[name] = factory
-
-
 def benchmark_spec(name: str, data_dir: str | None = None) -> BenchmarkSpec:
-    """Return the search's description of benchmark ``name``.
+    """Return the search's description of benchmark ``name`` (its ``Benchmark.search``).
 
     Raises:
-        BenchmarkError: an unknown name.
+        BenchmarkError: an unknown name, or a benchmark the search cannot use.
     """
-    if name not in _BENCHMARKS:
-        raise BenchmarkError(
-            f"Unknown benchmark '{name}' for the prefix search. Known: {', '.join(_BENCHMARKS)}."
-        )
-    return _BENCHMARKS[name](data_dir=data_dir)
+    searchable = {n: b for n, b in BENCHMARKS.items() if b.search is not None}
+    try:
+        factory = get_benchmark(name, searchable, " for the prefix search").search_factory()
+    except UnknownBenchmarkError as err:
+        raise BenchmarkError(str(err)) from err
+    assert factory is not None  # searchable
+    return factory(data_dir=data_dir)  # type: ignore[no-any-return]
 
 
 # --- listing tasks -----------------------------------------------------------------------
@@ -237,10 +229,10 @@ def benchmark_spec(name: str, data_dir: str | None = None) -> BenchmarkSpec:
 
 def create_source_task(spec: BenchmarkSpec, source: Source) -> Any:
     """Create the Inspect task of a source (the task spec resolved as ``inspect eval`` does)."""
-    from ping_inspect.compare import GridError, _create_task
+    from ping_inspect.compare.grid import GridError, create_task
 
     try:
-        return _create_task(source.task, spec.task_args_of(source))
+        return create_task(source.task, spec.task_args_of(source))
     except GridError as err:
         raise BenchmarkError(
             f"{spec.name}: cannot create the task of '{source.label}' ({source.task} with "
@@ -305,11 +297,6 @@ def heldout_refs(
     order = heldout_order(spec, seed)
     return [ref for category in CATEGORIES
             for ref in order[category][skip:skip + per_category]]
-
-
-def with_task_args(spec: BenchmarkSpec, **args: Any) -> BenchmarkSpec:
-    """Return ``spec`` with arguments added to every source's task."""
-    return replace(spec, task_args={**spec.task_args, **args})
 
 
 def stage_order(refs: Sequence[TaskRef], seed: int) -> dict[str, list[TaskRef]]:

@@ -45,11 +45,11 @@ def build_task(entry: dict[str, Any]) -> Any:
     """Create the benchmark's task with the candidate's prefix, on the entry's samples."""
     from inspect_ai import task_with
 
-    from ping_inspect.compare import _create_task
+    from ping_inspect.compare.grid import create_task
     from ping_inspect.defences.solvers import ping
     from ping_inspect.optimize.fitness import SearchFitness, candidate_fitness, parse_fitness
 
-    task = _create_task(entry["task"], entry["args"])
+    task = create_task(entry["task"], entry["args"])
     wanted = {str(i) for i in entry["sample_ids"]}
     dataset = task.dataset.filter(lambda sample: str(sample.id) in wanted)
     found = {str(sample.id) for sample in dataset}

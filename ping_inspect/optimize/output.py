@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ping_inspect import __version__
+from ping_inspect.contracts import SearchResult
 from ping_inspect.optimize.state import write_atomically
 
 HEADER = (
@@ -17,7 +18,7 @@ HEADER = (
 )
 
 
-def prefix_document(result: dict[str, Any], provenance: dict[str, Any]) -> dict[str, Any]:
+def prefix_document(result: SearchResult, provenance: dict[str, Any]) -> dict[str, Any]:
     """Return the file's content: the prefix, then its scores, cost and provenance."""
     keys = ("selection", "heldout", "chosen_on", "ci_method", "ci_level",
             "heldout_gap_to_runner_up")
@@ -46,7 +47,7 @@ def prefix_document(result: dict[str, Any], provenance: dict[str, Any]) -> dict[
     }
 
 
-def write_prefix_file(path: str | Path, result: dict[str, Any],
+def write_prefix_file(path: str | Path, result: SearchResult,
                       provenance: dict[str, Any]) -> Path:
     """Write the winning prefix with its scores and provenance as YAML.
 

@@ -39,6 +39,7 @@ from typing import Any, Literal
 from inspect_ai.log import transcript
 from inspect_ai.util import display_counter, span
 
+from ping_inspect.contracts import SearchResult
 from ping_inspect.optimize.benchmarks import BenchmarkSpec, TaskRef, stage_order
 from ping_inspect.optimize.evaluator import Evaluator, Job
 from ping_inspect.optimize.fitness import (
@@ -293,7 +294,7 @@ class PrefixSearch:
 
     # --- the loop --------------------------------------------------------------------------
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> SearchResult:
         """Run (or resume) the search and return its result."""
         self.state.stopped = None
         rounds = 1 if self.pool is not None else self.settings.rounds
@@ -521,7 +522,7 @@ class PrefixSearch:
 
     # --- the result ---------------------------------------------------------------------
 
-    async def _finish(self) -> dict[str, Any]:
+    async def _finish(self) -> SearchResult:
         usable = self._usable()
         if not usable:
             return self._result(None, [], why="no candidate was evaluated")
@@ -546,9 +547,9 @@ class PrefixSearch:
         return self._result(finalists[0], finalists)
 
     def _result(self, winner: CandidateRecord | None, finalists: list[CandidateRecord],
-                why: str | None = None) -> dict[str, Any]:
+                why: str | None = None) -> SearchResult:
         s, state = self.settings, self.state
-        result: dict[str, Any] = {
+        result: SearchResult = {
             "prefix": winner.prefix if winner else None,
             "candidate": winner.id if winner else None,
             "mode": s.mode,

@@ -13,8 +13,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-BENIGN, HARMFUL = "benign", "harmful"
-CATEGORIES = (BENIGN, HARMFUL)
+from ping_inspect.contracts import BENIGN, CATEGORIES, HARMFUL
 
 CI_METHOD = "stratified percentile bootstrap over tasks (benign and harmful resampled apart)"
 """How ``bootstrap_interval`` computes its interval (written next to every interval)."""

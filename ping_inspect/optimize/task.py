@@ -20,6 +20,7 @@ from inspect_ai.model import ChatMessageAssistant, Model, ModelOutput, get_model
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from ping_inspect.contracts import SearchResult
 from ping_inspect.optimize.benchmarks import (
     BenchmarkSpec,
     benchmark_spec,
@@ -78,7 +79,8 @@ def ping_optimize(
     """Search for a PING prefix for the model under test (the eval's ``--model``).
 
     Args:
-        benchmark: ``webdojo`` or ``redcode`` (or one added with ``register_benchmark``).
+        benchmark: ``webdojo`` or ``redcode`` (or one registered with
+            ``ping_inspect.benchmarks.register_benchmark``).
         search: ``faithful`` (the paper's loop) or ``racing`` (fewer evaluations,
             finalists re-checked on held-out tasks).
         fitness: How a candidate's first responses are scored: ``paper`` (default: the
@@ -215,9 +217,9 @@ def read_seeds(seeds: str, spec: BenchmarkSpec) -> list[str]:
 
 def _outer_log() -> str | None:
     """Return where this sample's (the outer eval's) log is written, if Inspect says."""
-    try:
-        from inspect_ai.log._samples import sample_active
-    except ImportError:  # a private API: without it, the default log dir is used
+    from ping_inspect.inspect_compat import sample_active
+
+    if sample_active is None:  # a private API: without it, the default log dir is used
         return None
     active = sample_active()
     return active.log_location if active else None
@@ -359,7 +361,7 @@ def search_fitness() -> Scorer:
     return score
 
 
-def _flat_scores(result: dict[str, Any]) -> dict[str, float]:
+def _flat_scores(result: SearchResult) -> dict[str, float]:
     flat: dict[str, float] = {}
     for part in ("selection", "heldout"):
         scores = result.get(part) or {}

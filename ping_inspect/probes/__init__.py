@@ -8,3 +8,7 @@ logit, token by token and over a held-out split, and how that shift relates to m
 refusal across prefixes. Importing this package is light: torch, transformers, sklearn and
 matplotlib load inside the functions that use them.
 """
+
+# Its public modules (kept unimported here, so that importing the package stays light).
+__all__ = ["alignment", "behaviour", "cli", "collect", "conditions", "instructions", "outputs",
+           "plots", "probe", "run"]

@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 CONDITIONS = ("none", "prefix", "suffix")
-SEGMENTS = ("head", "instruction", "suffix", "template", "prefix")
-"""Parts of a prompt: the system turn and user header, the instruction, the suffix text
-(with its separator), the end of the user turn and the assistant header, the prefix."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +52,9 @@ def condition_messages(
     """
     from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 
+    from ping_inspect.contracts import PrefillMode
     from ping_inspect.models.transformers_api import chat_dicts
-    from ping_inspect.prefill import PrefillMode, with_prefix
+    from ping_inspect.prefill import with_prefix
 
     if condition not in CONDITIONS:
         raise ValueError(f"Unknown condition {condition!r}: use {', '.join(CONDITIONS)}.")

@@ -23,6 +23,8 @@ from importlib import resources
 
 from ping_inspect.sandbox.image import ImageSpec, Service, base_image
 
+IMAGE = "ping_inspect.redcode.environment:redcode_image"
+"""The bwrap sandbox image of RedCode-Exec (``BwrapConfig(image=IMAGE)``)."""
 WORKDIR = "/app"
 LOG_DIR = "/var/log/redcode"
 UPLOAD_LOG = f"{LOG_DIR}/index1.log"

@@ -8,9 +8,9 @@ from pathlib import Path
 from inspect_ai import Task, task
 
 import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
-import ping_inspect.redcode.fewshot  # noqa: F401  (registers the few-shot examples)
 from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
+from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
 from ping_inspect.defences.solvers import no_defence
@@ -22,10 +22,10 @@ from ping_inspect.redcode.dataset import (
     redcode_dataset,
     scenario_label,
 )
+from ping_inspect.redcode.environment import IMAGE
 from ping_inspect.redcode.scorer import redcode_baseline, redcode_scorer
 
 COMPOSE = Path(__file__).with_name("docker") / "compose.yaml"
-AGENTS = ("codeact", "codeact_tools")
 
 
 @task(name="redcode")
@@ -65,7 +65,7 @@ def redcode_task(
     check.choice("subset", subset, SUBSETS)
     parse_forms(forms)
     scenarios = parse_scenarios(scenarios)
-    check.choice("agent", agent, AGENTS)
+    check.choice("agent", agent, tuple(BENCHMARKS["redcode"].agents))
     check.choice("sandbox", sandbox, SANDBOXES)
     check.boolean("first_response", first_response)
     check.boolean("judge", judge)
@@ -74,7 +74,7 @@ def redcode_task(
     check.positive_int("max_tokens", max_tokens)
     check.optional_text("data_dir", data_dir)
     declare = use_agent(
-        agent,
+        BENCHMARKS["redcode"].agents[agent],
         benchmark="redcode",
         max_executions=max_executions,
         exec_timeout=exec_timeout,
@@ -94,5 +94,5 @@ def redcode_task(
         setup=[declare, redcode_baseline()],
         solver=no_defence(),
         scorer=redcode_scorer(judge=judge),
-        sandbox=code_sandbox(sandbox, "redcode", COMPOSE),
+        sandbox=code_sandbox(sandbox, IMAGE, COMPOSE),
     )

@@ -30,7 +30,8 @@ from inspect_ai.log import (
     read_eval_log_sample_summaries,
 )
 
-from ping_inspect.compare import BENCHMARKS, CELL_METADATA_KEY, GRID_FILE
+from ping_inspect.benchmarks import BENCHMARKS
+from ping_inspect.compare.grid import CELL_METADATA_KEY, GRID_FILE
 
 KNOWN_BENCHMARKS = tuple(BENCHMARKS)
 """This package's benchmarks by task name (a log with no samples is still theirs)."""

@@ -98,7 +98,7 @@ def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
     Raises:
         ReproduceError: settings or inputs the run cannot start from.
     """
-    from ping_inspect.compare import BENCHMARKS
+    from ping_inspect.benchmarks import BENCHMARKS
     from ping_inspect.models.loading import LocalModelError, resolve_model_source
 
     check(settings)

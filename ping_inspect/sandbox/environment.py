@@ -1,6 +1,6 @@
 """``bwrap``: an Inspect sandbox that needs no Docker (bubblewrap + overlayfs).
 
-Use it like any sandbox: ``Task(sandbox=("bwrap", BwrapConfig(image="redcode")))`` or
+Use it like any sandbox: ``Task(sandbox=("bwrap", BwrapConfig(image="base")))`` or
 ``--sandbox bwrap``. Each sample gets a fresh sandbox: the image read-only, a writable
 layer of its own on the host (kept for inspection with ``keep_layers``), the image's
 services started before the sample runs, and no network beyond its own loopback. See
@@ -29,11 +29,10 @@ from inspect_ai.util import (
     OutputLimitExceededError,
     SandboxEnvironment,
     SandboxEnvironmentConfigType,
-    sandboxenv,
-)
-from inspect_ai.util._sandbox.environment import (
+    SandboxEnvironmentLimits,
     SandboxUnavailableError,
     SandboxUserUnsupportedError,
+    sandboxenv,
 )
 from pydantic import BaseModel
 
@@ -69,11 +68,9 @@ from ping_inspect.sandbox.reads import (
     read_beneath,
 )
 
-IMAGES = {
-    "base": "ping_inspect.sandbox.image:base_image",
-    "redcode": "ping_inspect.redcode.environment:redcode_image",
-}
-"""Image names and the ``module:function`` that returns each spec."""
+IMAGES = {"base": "ping_inspect.sandbox.image:base_image"}
+"""Image names and the ``module:function`` that returns each spec (a benchmark names its
+own image by ``module:function``, e.g. RedCode's ``redcode.environment.IMAGE``)."""
 
 _AGENT = Path(__file__).with_name("_agent.py")
 # Entries bubblewrap itself creates in the layer as mount points.
@@ -87,7 +84,7 @@ class BwrapConfig(BaseModel, frozen=True):
     """Settings of the ``bwrap`` sandbox.
 
     Attributes:
-        image: An image name (``base``, ``redcode``) or ``module:function`` returning an
+        image: An image name (``base``) or ``module:function`` returning an
             ``ImageSpec``.
         exec_timeout: Time limit (seconds) of a command given none.
         memory_mb: Memory of the whole sample: its processes, ``/dev/shm`` and layer.
@@ -341,14 +338,10 @@ def _decode(data: str) -> str:
 
 
 def _exec_output_limit() -> int:
-    from inspect_ai.util._sandbox.limits import SandboxEnvironmentLimits
-
     return int(SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE)
 
 
 def _read_limit() -> int:
-    from inspect_ai.util._sandbox.limits import SandboxEnvironmentLimits
-
     return int(SandboxEnvironmentLimits.MAX_READ_FILE_SIZE)
 
 

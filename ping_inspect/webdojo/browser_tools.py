@@ -39,6 +39,7 @@ from inspect_ai.tool import ToolCall, ToolDef, ToolInfo, ToolParam, ToolParams
 from inspect_ai.util import StoreModel, store_as
 
 from ping_inspect.arguments import ArgumentError
+from ping_inspect.contracts import StopReason
 from ping_inspect.judges.scoring import refused_by_guard
 from ping_inspect.webdojo import prompts
 from ping_inspect.webdojo.actions import Action, ActionError
@@ -64,7 +65,7 @@ class SampleBrowser:
     episode: Episode
     max_steps: int
     observation_chars: int
-    ended: str | None = None
+    ended: StopReason | None = None
     """Why no more actions are carried out: ``success``, ``exit`` or ``max_steps``."""
     exit_message: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -88,17 +89,17 @@ class SampleBrowser:
                 self.episode.fail(f"{call.function}({call.arguments})", str(err))
                 return self._result(f"Not carried out: {err}")
             if action.is_exit:
-                self.ended, self.exit_message = "exit", action.message
+                self.ended, self.exit_message = StopReason.EXIT, action.message
                 return "Stopped."
             outcome = await self.episode.act(action)
             if self.episode.success:
-                self.ended = "success"
+                self.ended = StopReason.SUCCESS
             return self._result(outcome)
 
     def _result(self, outcome: str) -> str:
         episode = self.episode
         if self.ended is None and len(episode.record.steps) >= self.max_steps:
-            self.ended = "max_steps"
+            self.ended = StopReason.MAX_STEPS
             outcome += f" (the last browser action allowed: the limit is {self.max_steps})"
         return prompts.TOOL_RESULT.format(
             outcome=outcome, location=episode.location(),
@@ -106,19 +107,19 @@ class SampleBrowser:
         )
 
     def _ended_because(self) -> str:
-        if self.ended == "exit":
+        if self.ended == StopReason.EXIT:
             return "you called finish."
-        if self.ended == "max_steps":
+        if self.ended == StopReason.MAX_STEPS:
             return f"the limit of browser actions ({self.max_steps}) is reached."
         return "the episode has ended."
 
-    def stop_reason(self, state: TaskState) -> str:
+    def stop_reason(self, state: TaskState) -> StopReason:
         """Why the episode ended, as ``WebDojoEpisode.stop_reason`` records it."""
         if self.ended is not None:
             return self.ended
         if self.episode.record.steps:
-            return "agent_stopped"
-        return "guard_refusal" if refused_by_guard(state) else "no_action"
+            return StopReason.AGENT_STOPPED
+        return StopReason.GUARD_REFUSAL if refused_by_guard(state) else StopReason.NO_ACTION
 
 
 _OPEN: dict[str, SampleBrowser] = {}

@@ -10,6 +10,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import StoreModel, store_as
 from pydantic import Field
 
+from ping_inspect.contracts import STOP_REASON, StopReason
 from ping_inspect.webdojo import prompts
 from ping_inspect.webdojo.actions import Action, ActionError
 from ping_inspect.webdojo.criteria import all_hold, check_criteria
@@ -28,8 +29,9 @@ class WebDojoEpisode(StoreModel):
     solver or agent, through the browser tools in the sample's state), or None (nothing
     was asked of the browser)."""
 
-    stop_reason: str | None = None
-    """Why the episode ended: ``success``, ``exit``, ``refusal``, ``max_steps``,
+    stop_reason: StopReason | None = None
+    """Why the episode ended (a ``contracts.StopReason``): ``success``, ``exit``, ``refusal``,
+    ``max_steps``,
     ``no_action`` (tools: a turn without a tool call; any other solver: no browser tool
     call), ``first_response``; for any other solver also ``agent_stopped`` (it acted, then
     stopped on its own) and ``guard_refusal`` (the input guard refused: no agent ran)."""
@@ -134,22 +136,23 @@ class Episode:
         title = f" ({self.page.title})" if self.page.title else ""
         return f"/{path}{title}"
 
-    def finish(self, reason: str, exit_message: str | None = None) -> None:
+    def finish(self, reason: StopReason, exit_message: str | None = None) -> None:
         """Write the episode's end into the store and the sample's metadata."""
         record = self.record
         record.stop_reason = reason
         record.exit_message = exit_message
         record.final_url = self.page.url
         record.blocked_requests = len(self.session.blocked)
-        record.blocked_hosts = sorted({_host_or_scheme(u) for u in self.session.blocked})
+        record.blocked_hosts = sorted({host_or_scheme(u) for u in self.session.blocked})
         record.blocked_urls = sorted(set(self.session.blocked))
         record.dialogs = list(self.session.dialogs)
         self.state.metadata.update(
-            blocked_requests=record.blocked_requests, stop_reason=reason, steps=len(record.steps)
+            {"blocked_requests": record.blocked_requests, STOP_REASON: str(reason),
+             "steps": len(record.steps)}
         )
 
 
-def _host_or_scheme(url: str) -> str:
+def host_or_scheme(url: str) -> str:
     """``host:port`` of an HTTP or WebSocket URL; the scheme (``file:``) of any other."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ping_inspect.agents import AgentSpec
-from ping_inspect.defences.fewshot import FewshotExample, register_fewshot, sample_source
+from ping_inspect.contracts import AgentSpec
+from ping_inspect.defences.fewshot import FewshotExample, sample_source
 from ping_inspect.webdojo.dataset import CATEGORY, load_tasks, task_sample, webdojo_root
 
 BENIGN_FIRST_ACTIONS = {
@@ -62,7 +62,6 @@ HARMFUL_REFUSALS = {
 """The right response to each harmful validation task: decline and stop."""
 
 
-@register_fewshot("webdojo")
 def webdojo_fewshot(spec: AgentSpec, n_benign: int, n_harmful: int) -> list[FewshotExample]:
     """Up to ``n_benign`` + ``n_harmful`` examples from the validation subset.
 

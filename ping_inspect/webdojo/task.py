@@ -9,16 +9,14 @@ from inspect_ai import Task, task
 
 from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
+from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.webdojo import agent as _agent  # noqa: F401 (registers the agents)
-from ping_inspect.webdojo import fewshot as _fewshot  # noqa: F401 (registers the examples)
 from ping_inspect.webdojo.browser_tools import browser_environment
 from ping_inspect.webdojo.dataset import Split, Subset, webdojo_dataset, webdojo_root
 from ping_inspect.webdojo.scorer import webdojo_scorer
 
 AgentVariant = Literal["actions", "tools"]
-AGENTS = {"actions": "webdojo", "tools": "webdojo_tools"}
-"""Agent variants and the registered agent loop of each."""
 
 
 @task(name="webdojo")
@@ -65,7 +63,7 @@ def webdojo_task(
     check.choice("split", split, ("benign", "harmful", "both"))
     check.choice("subset", subset, ("test", "validation", "all"))
     check.positive_int("max_steps", max_steps)
-    check.choice("agent", agent, tuple(AGENTS))
+    check.choice("agent", agent, tuple(BENCHMARKS["webdojo"].agents))
     check.optional_positive_int("max_tokens", max_tokens)
     for name, flag in (("first_response", first_response), ("judge", judge),
                        ("stop_on_refusal", stop_on_refusal)):
@@ -87,7 +85,7 @@ def webdojo_task(
         dataset=webdojo_dataset(root.parent, split, subset),
         setup=[
             browser_environment(websites, max_steps, observation_chars),
-            use_agent(AGENTS[agent], benchmark="webdojo", **agent_args),
+            use_agent(BENCHMARKS["webdojo"].agents[agent], benchmark="webdojo", **agent_args),
         ],
         solver=no_defence(),
         scorer=webdojo_scorer(judge=judge),

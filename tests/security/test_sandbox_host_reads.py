@@ -7,6 +7,7 @@ import time
 import pytest
 from sandbox_attacks import MARKS, fenced, run
 
+from ping_inspect.redcode.environment import IMAGE as REDCODE_IMAGE
 from ping_inspect.redcode.judges import Evidence, judge_effect, read_bytes
 from ping_inspect.sandbox.reads import FileTooLargeError, NotRegularFileError, read_evidence
 
@@ -23,7 +24,7 @@ pytestmark = MARKS
     ids=["link-to-dev-zero", "fifo", "huge-sparse-file"],
 )
 async def test_a_judges_read_of_a_trapped_file_ends_at_once(trap: str):
-    async with fenced(image="redcode") as sandbox:
+    async with fenced(image=REDCODE_IMAGE) as sandbox:
         await run(sandbox, f"import os\n{trap}")
         start = time.monotonic()
         with pytest.raises((NotRegularFileError, FileTooLargeError)):

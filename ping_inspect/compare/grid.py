@@ -1,4 +1,4 @@
-"""``ping-inspect compare``: run the models x defences x benchmarks grid with ``eval_set``.
+"""The models x defences x benchmarks grid, run with ``eval_set`` (``compare.cli`` is its command).
 
 Each cell of the grid (a benchmark with its task arguments, one defence) is its own task,
 with the defence solver built into it: its identity for Inspect's ``eval_set`` is then the
@@ -17,14 +17,16 @@ report can show the cells that never produced a log as missing.
 
 from __future__ import annotations
 
-import argparse
 import inspect as pyinspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from ping_inspect.benchmarks import BENCHMARKS, Benchmark, UnknownBenchmarkError, get_benchmark
+from ping_inspect.contracts import REQUESTED_MODES, DefenceSet
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -39,41 +41,11 @@ GRID_FILE = "ping-inspect-grid.yaml"
 """The grid's cells, written into the log directory for the report."""
 
 GUARD_ROLE = "guard"
-PREFILL_MODES = ("auto", "native", "user_suffix")
+PREFILL_MODES = REQUESTED_MODES
 
 
 class GridError(ValueError):
     """A grid that cannot be built from the arguments given."""
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """A benchmark the grid can run.
-
-    Attributes:
-        task: A registered task name (``ping_inspect/webdojo``), a task file spec
-            (``tasks/x.py@x``) or a ``@task`` function.
-        args: Default task arguments.
-        preset: The published PING prefix used when the user names none.
-    """
-
-    task: str | Callable[..., Task]
-    args: Mapping[str, Any] = field(default_factory=dict)
-    preset: str | None = None
-
-
-BENCHMARKS: dict[str, Benchmark] = {
-    "webdojo": Benchmark("ping_inspect/webdojo", preset="web_glm"),
-    "redcode": Benchmark("ping_inspect/redcode", preset="code_llama"),
-    "humaneval": Benchmark("ping_inspect/humaneval", preset="code_llama"),
-    # Benign near-miss code tasks (file, process, network, system operations in RedCode's
-    # shapes): benign success and benign refusal (over-refusal where it bites).
-    "nearmiss": Benchmark("ping_inspect/nearmiss", preset="code_llama"),
-    # inspect_evals' AgentHarm (the agentharm extra): success is AgentHarm's score in
-    # [0, 1] (harm score on harmful behaviours, benign score on benign ones).
-    "agentharm": Benchmark("ping_inspect/agentharm", preset="web_glm"),
-}
-"""The benchmarks known by name; ``redcode:subset=ping`` overrides a task argument."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +110,11 @@ def parse_benchmark(spec: str, table: Mapping[str, Benchmark] = BENCHMARKS) -> B
     """Parse ``name`` or ``name:key=value,key=value`` (values cannot hold commas)."""
     name, _, overrides = spec.strip().partition(":")
     name = name.strip()
-    if name not in table:
-        raise GridError(f"Unknown benchmark '{name}'. Known benchmarks: {', '.join(table)}.")
+    grid = {n: b for n, b in table.items() if b.task is not None}
+    try:
+        get_benchmark(name, grid)
+    except UnknownBenchmarkError as err:
+        raise GridError(str(err)) from err
     items = [i for i in overrides.split(",") if i.strip()]
     return BenchmarkChoice(spec.strip(), name, parse_assignments(items, "Benchmark argument"))
 
@@ -195,21 +170,20 @@ def defence_solver(defence: str, prefix: str | None = None, mode: str = "auto") 
     }
     if not names:
         return no_defence()
-    if names == ["ping"]:
+    if names == ("ping",):
         return ping(**ping_args)
-    if names == ["suffix"]:
+    if names == ("suffix",):
         return suffix(prefix=prefix)
     if len(names) == 1 and names[0] in without_prefix:
         return without_prefix[names[0]]()
-    uses_prefix = "ping" in names or "suffix" in names
-    return defend(defences="+".join(names), **(ping_args if uses_prefix else {}))
+    return defend(defences=names.label, **(ping_args if names.uses_prefix else {}))
 
 
 def _canonical_defence(defence: str) -> str:
     from ping_inspect.defences.solvers import parse_defences
 
     try:
-        return "+".join(parse_defences(defence)) or "none"
+        return parse_defences(defence).label
     except ValueError as err:
         raise GridError(str(err)) from err
 
@@ -249,9 +223,10 @@ def plan_cells(
     if len(set(labels)) != len(labels) or not labels:
         raise GridError(f"Name each benchmark once (got {', '.join(labels) or 'none'}).")
     names = list(dict.fromkeys(_canonical_defence(d) for d in defences))
+    parsed = {name: DefenceSet.parse(name) for name in names}
     if not names:
         raise GridError("Name at least one defence (e.g. --defences none,ping).")
-    if guard_model is None and any("guard" in n.split("+") for n in names):
+    if guard_model is None and any("guard" in d for d in parsed.values()):
         raise GridError("The guard defence needs a guard model: --guard-model MODEL "
                         "(e.g. vllm/meta-llama/Llama-Guard-3-8B).")
     chosen_presets = per_benchmark(presets, choices, "--preset")
@@ -261,7 +236,7 @@ def plan_cells(
         benchmark = table[choice.name]
         args = {**benchmark.args, **(task_args or {}), **choice.args}
         prefix = source = None
-        if any(p in n.split("+") for n in names for p in ("ping", "suffix")):
+        if any(d.uses_prefix for d in parsed.values()):
             file, preset = chosen_files.get(choice.label), chosen_presets.get(choice.label)
             if file is not None and preset is not None:
                 raise GridError(f"{choice.label}: give a preset or a prefix file, not both.")
@@ -272,8 +247,8 @@ def plan_cells(
             except ValueError as err:
                 raise GridError(f"{choice.label}: {err}") from err
         for name in names:
-            parts = name.split("+")
-            with_prefix = "ping" in parts or "suffix" in parts
+            parts = parsed[name]
+            with_prefix = parts.uses_prefix
             cells.append(Cell(
                 benchmark=choice.label,
                 defence=name,
@@ -292,8 +267,8 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     from inspect_ai import task_with
 
     name = cell.benchmark.partition(":")[0].strip()
-    task = _create_task(table[name].task, cell.task_args)
-    if "fewshot" in cell.defence.split("+"):
+    task = create_task(_grid_task(table[name]), cell.task_args)
+    if "fewshot" in DefenceSet.parse(cell.defence):
         _check_fewshot_overlap(cell, name, task)
     solver = defence_solver(cell.defence, cell.prefix, cell.prefill_mode or "auto")
     extra: dict[str, Any] = {}
@@ -312,11 +287,22 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
     return task
 
 
+def grid_benchmarks() -> list[str]:
+    """The benchmarks a grid can run (those with a task)."""
+    return [name for name, benchmark in BENCHMARKS.items() if benchmark.task is not None]
+
+
+def _grid_task(benchmark: Benchmark) -> str | Callable[..., Task]:
+    if benchmark.task is None:
+        raise GridError(f"Benchmark '{benchmark.name}' has no task to run in a grid.")
+    return benchmark.task
+
+
 def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
     """Refuse a few-shot cell that would score a sample its few-shot block shows."""
     from inspect_ai.util import Store
 
-    from ping_inspect.agents import AgentSpec
+    from ping_inspect.contracts import AgentSpec
     from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, has_fewshot
     from ping_inspect.defences.solvers import fewshot
 
@@ -333,7 +319,12 @@ def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
         raise GridError(f"{cell.benchmark} [{cell.defence}]: {err}") from err
 
 
-def _create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Task:
+def create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Task:
+    """Create a task as ``inspect eval`` would: a registered name, a file spec or a function.
+
+    Raises:
+        GridError: no such task, or a spec naming several.
+    """
     if callable(spec):
         accepted = pyinspect.signature(spec).parameters
         takes_any = any(p.kind == p.VAR_KEYWORD for p in accepted.values())
@@ -342,7 +333,7 @@ def _create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Ta
     from ping_inspect.inspect_compat import load_task_spec
 
     try:
-        tasks = load_task_spec(_registered_name(spec), dict(args))
+        tasks = load_task_spec(registered_name(spec), dict(args))
     except Exception as err:
         raise GridError(f"Cannot create the task '{spec}': {err}") from err
     if not tasks:
@@ -352,7 +343,7 @@ def _create_task(spec: str | Callable[..., Task], args: Mapping[str, Any]) -> Ta
     return tasks[0]
 
 
-def _registered_name(spec: str) -> str:
+def registered_name(spec: str) -> str:
     """Return ``spec``, or its bare name where Inspect registered the task without a package.
 
     Inspect namespaces a task (``ping_inspect/webdojo``) only when it sees the package as
@@ -449,135 +440,3 @@ def _model_name(model: str | Model) -> str:
 
 
 # --- command line ------------------------------------------------------------------------
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the ``compare`` arguments."""
-    parser.description = (
-        "Run models x defences x benchmarks with Inspect's eval_set. Run the same command "
-        "again to resume: finished cells are skipped, missing or failed ones run again."
-    )
-    parser.add_argument("--models", required=True,
-                        help="comma-separated models, e.g. transformers/smollm2,openai/gpt-4o")
-    parser.add_argument("--defences", default="none,ping",
-                        help="comma-separated defences; combine with +, e.g. "
-                             "none,ptst,fewshot,ping,guard,ping+guard (default: none,ping)")
-    parser.add_argument("--benchmarks", required=True,
-                        help="comma-separated benchmarks, each optionally with task arguments "
-                             f"after a colon ({', '.join(BENCHMARKS)}; e.g. "
-                             "webdojo,redcode:subset=ping). Use ';' between benchmarks when "
-                             "one has several arguments: 'webdojo;redcode:subset=ping,x=1'")
-    parser.add_argument("--log-dir", required=True, help="the grid's log directory")
-    prefix = parser.add_argument_group("PING prefix (default: each benchmark's preset)")
-    prefix.add_argument("--preset", action="append",
-                        help="a published prefix: NAME for every benchmark or BENCH=NAME "
-                             "(repeatable), e.g. webdojo=web_glm,redcode=code_llama")
-    prefix.add_argument("--prefix-file", action="append",
-                        help="a prefix file (.txt, or .yaml/.json with 'prefix'): PATH or "
-                             "BENCH=PATH (repeatable)")
-    prefix.add_argument("--prefill-mode", choices=PREFILL_MODES, default="auto",
-                        help="how ping delivers the prefix (default: auto, per provider)")
-    roles = parser.add_argument_group("models and tasks")
-    roles.add_argument("--guard-model",
-                       help="model for the guard role (needed by guard defences)")
-    roles.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
-                       help="bind a model role for every cell, e.g. grader=openai/gpt-4o")
-    roles.add_argument("-T", dest="task_args", action="append", default=[], metavar="KEY=VALUE",
-                       help="task argument for every benchmark")
-    roles.add_argument("-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE",
-                       help="model argument for every model")
-    run_opts = parser.add_argument_group("run")
-    run_opts.add_argument("--limit", type=int, help="samples per cell (the first ones)")
-    run_opts.add_argument("--sample-shuffle", type=int, metavar="SEED",
-                          help="shuffle each dataset with this seed first (with --limit: a "
-                               "mix of benign and harmful samples)")
-    run_opts.add_argument("--epochs", type=int)
-    run_opts.add_argument("--max-connections", type=int)
-    run_opts.add_argument("--max-samples", type=int)
-    run_opts.add_argument("--max-tasks", type=int)
-    run_opts.add_argument("--temperature", type=float)
-    run_opts.add_argument("--max-tokens", type=int)
-    run_opts.add_argument("--seed", type=int)
-    run_opts.add_argument("--fail-on-error", type=float,
-                          help="fail a cell on this many sample errors (>=1) or this "
-                               "proportion (<1); default: Inspect's (first error)")
-    run_opts.add_argument("--retry-on-error", type=int, help="retries of an errored sample")
-    run_opts.add_argument("--retry-attempts", type=int, default=2,
-                          help="retries of a failed cell within this run (default 2)")
-    run_opts.add_argument("--display", default=None, help="Inspect's display (full, plain, none)")
-    run_opts.add_argument("--list", action="store_true",
-                          help="create the grid's tasks, print the cells and exit without "
-                               "running")
-
-
-def _split_list(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
-def _split_benchmarks(text: str) -> list[str]:
-    """Split benchmarks at ';', or at commas that do not continue a ``key=value`` list."""
-    if ";" in text:
-        return [t.strip() for t in text.split(";") if t.strip()]
-    specs: list[str] = []
-    for item in _split_list(text):
-        if "=" in item and ":" not in item and specs and ":" in specs[-1]:
-            specs[-1] += f",{item}"  # another argument of the benchmark before
-        else:
-            specs.append(item)
-    return specs
-
-
-def _eval_set_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        name: getattr(args, name)
-        for name in ("limit", "sample_shuffle", "epochs", "max_connections", "max_samples",
-                     "max_tasks", "temperature", "max_tokens", "seed", "retry_on_error",
-                     "display")
-        if getattr(args, name) is not None
-    }
-    if args.fail_on_error is not None:
-        value = args.fail_on_error
-        options["fail_on_error"] = int(value) if value >= 1 else value
-    roles = parse_assignments(args.model_role, "--model-role")
-    if GUARD_ROLE in roles:
-        raise GridError("Bind the guard model with --guard-model: it is bound only in the "
-                        "guard cells, so that the other cells keep their identity.")
-    if roles:
-        options["model_roles"] = {k: str(v) for k, v in roles.items()}
-    if args.model_args:
-        options["model_args"] = parse_assignments(args.model_args, "-M")
-    return options
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run or resume the grid; print where the logs are and how to report on them."""
-    try:
-        benchmarks = _split_benchmarks(args.benchmarks)
-        options = _eval_set_options(args)
-        grid = dict(
-            benchmarks=benchmarks,
-            defences=_split_list(args.defences),
-            presets=args.preset,
-            prefix_files=args.prefix_file,
-            prefill_mode=args.prefill_mode,
-            guard_model=args.guard_model,
-            task_args=parse_assignments(args.task_args, "-T"),
-        )
-        models = _split_list(args.models)
-        if args.list:
-            for cell in plan_cells(**grid):
-                samples = len(cell_task(cell).dataset)  # creating it checks data and arguments
-                source = f"  prefix: {cell.prefix_source}" if cell.prefix_source else ""
-                print(f"{cell.benchmark:28} {cell.defence:14} {samples:4} samples "
-                      f"x {len(models)} model(s){source}")
-            return 0
-        success, _ = run_grid(models, log_dir=args.log_dir,
-                              retry_attempts=args.retry_attempts, **grid, **options)
-    except GridError as err:
-        print(f"error: {err}")
-        return 2
-    print(f"Logs: {args.log_dir}  (transcripts: inspect view --log-dir {args.log_dir})")
-    print(f"Report: ping-inspect report {args.log_dir}")
-    if not success:
-        print("Some cells did not finish; run the same command again to resume them.")
-    return 0 if success else 1
