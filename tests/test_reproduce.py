@@ -93,6 +93,17 @@ def test_web_sites_select_webdojo_validation_samples() -> None:
                                         "webdojo-120"}
 
 
+def test_a_limit_with_sites_draws_that_many_of_the_sites_samples_and_no_limit() -> None:
+    settings = ReproduceSettings(domain="web", model="m", out="o", sites="mail,writely",
+                                 eval_limit=2)
+    parts, _ = eval_parts(default_benchmarks(settings, KNOWN), settings, KNOWN)
+    assert len(parts[0].sample_ids) == 2 and parts[0].limit is None
+    assert set(parts[0].sample_ids) <= {"webdojo-40", "webdojo-110", "webdojo-50",
+                                        "webdojo-120"}
+    again, _ = eval_parts(default_benchmarks(settings, KNOWN), settings, KNOWN)
+    assert again[0].sample_ids == parts[0].sample_ids
+
+
 @pytest.mark.parametrize(("argv", "named"), [
     (["--eval-every", "0"], "--eval-every"),
     (["--mix-ratio", "1"], "--mix-ratio"),

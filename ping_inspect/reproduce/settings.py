@@ -7,6 +7,7 @@ setting re-runs the stages it affects and no other.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,6 +225,11 @@ def eval_parts(specs: Sequence[str], settings: ReproduceSettings,
         sample_ids = None
         if name == "webdojo" and settings.sites:
             sample_ids = webdojo_sample_ids(spec_args(kept), _sites("--sites", settings.sites))
+            if limit is not None:
+                # Inspect takes sample ids or a limit, not both: draw the limit from the ids.
+                ids = sorted(sample_ids)
+                drawn = random.Random(settings.seed).sample(ids, min(limit, len(ids)))
+                sample_ids, limit = tuple(sorted(drawn)), None
         parts.append(EvalPart(
             spec=name + (":" + ",".join(kept) if kept else ""),
             limit=limit,
