@@ -29,17 +29,9 @@ def chat_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
 
 def tool_schemas(tools: Sequence[ToolInfo]) -> list[dict[str, Any]]:
     """Tool definitions as the ``transformers/`` provider passes them to a chat template."""
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": tool.name,
-                "description": tool.description,
-                "parameters": tool.parameters.model_dump(exclude_none=True),
-            },
-        }
-        for tool in tools
-    ]
+    from ping_inspect.models.transformers_api import tool_schemas as provider_tool_schemas
+
+    return provider_tool_schemas(list(tools))
 
 
 def training_record(

@@ -205,17 +205,7 @@ class TransformersAPI(ModelAPI):
                 "Use a variant of the task without tools (an agent that writes its actions as "
                 "text), or a model whose chat template supports tools."
             )
-        return [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters.model_dump(exclude_none=True),
-                },
-            }
-            for tool in tools
-        ]
+        return tool_schemas(tools)
 
     def _check_length(self, prompt_ids: list[int]) -> None:
         limit = self.generator.context_length
@@ -253,6 +243,21 @@ class TransformersAPI(ModelAPI):
             time=result.time,
             metadata=metadata,
         )
+
+
+def tool_schemas(tools: list[ToolInfo]) -> list[dict[str, Any]]:
+    """Tool definitions as JSON-schema dicts, the form chat templates render."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters.model_dump(exclude_none=True),
+            },
+        }
+        for tool in tools
+    ]
 
 
 def chat_dicts(messages: list[ChatMessage]) -> list[dict[str, Any]]:
