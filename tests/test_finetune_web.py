@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from inspect_ai.log import read_eval_log
 from inspect_ai.model import ChatMessageAssistant
+from tiny_models import save_tiny_llama
 
 from ping_inspect.finetune.records import chat_dicts
 from ping_inspect.finetune.trajectories import record_with_expert
@@ -78,25 +79,10 @@ def test_the_last_step_of_each_episode_meets_its_goal_criteria(web_run) -> None:
 def test_a_tiny_model_trains_on_the_web_steps(web_run, tmp_path) -> None:
     import json
 
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
     from ping_inspect.finetune.records import write_jsonl
     from ping_inspect.finetune.train import CARD_FILE, FinetuneSettings, finetune
-    from ping_inspect.models.smollm2 import is_materialised, smollm2_dir, smollm2_gguf
 
-    if is_materialised(smollm2_dir()):
-        tokenizer = AutoTokenizer.from_pretrained(smollm2_dir())
-    else:
-        gguf = smollm2_gguf()
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-        tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id))
-    model.save_pretrained(tmp_path / "tiny")
-    tokenizer.save_pretrained(tmp_path / "tiny")
+    save_tiny_llama(tmp_path / "tiny", max_position_embeddings=4096)
     shortest = sorted(web_run[2].records, key=lambda r: len(r["messages"][1]["content"]))[:4]
     write_jsonl(shortest, tmp_path / "web.jsonl")
     out = finetune(FinetuneSettings(

@@ -13,6 +13,7 @@ import types
 from pathlib import Path
 
 import pytest
+from tiny_models import save_tiny_llama
 
 from ping_inspect.finetune.records import read_jsonl, write_jsonl
 from ping_inspect.reproduce.pipeline import mix_records
@@ -167,27 +168,9 @@ def test_without_the_safety_data_builder_the_error_says_to_pass_a_file(
 def tiny_model(tmp_path_factory) -> Path:
     """A 2-layer random Llama with SmolLM2's tokenizer and chat template."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from ping_inspect.models.smollm2 import is_materialised, smollm2_dir, smollm2_gguf
 
     torch.set_num_threads(1)
-    if is_materialised(smollm2_dir()):
-        tokenizer = AutoTokenizer.from_pretrained(smollm2_dir())
-    else:
-        gguf = smollm2_gguf()
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-        tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny"))
 
 
 def _fake_builder(calls: list) -> types.ModuleType:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from tiny_models import smollm2_tokenizer
 
 from ping_inspect.codeact.prompts import EXECUTE_SYSTEM_PROMPT
 from ping_inspect.finetune.records import read_jsonl, write_jsonl
@@ -103,15 +104,7 @@ def test_no_code_instruction_repeats_an_evaluation_item() -> None:
 
 
 def test_records_load_with_read_jsonl_and_render_with_smollm2s_template(tmp_path: Path) -> None:
-    from transformers import AutoTokenizer
-
-    from ping_inspect.models.smollm2 import is_materialised, smollm2_dir, smollm2_gguf
-
-    if is_materialised(smollm2_dir()):
-        tokenizer = AutoTokenizer.from_pretrained(smollm2_dir())
-    else:
-        gguf = smollm2_gguf()
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = smollm2_tokenizer()
     path = tmp_path / "safety.jsonl"
     assert write_safety_data(path, "code", harmful=12, benign=0, seed=2) == 12
     records = read_jsonl(path)

@@ -6,12 +6,10 @@ from pathlib import Path
 
 from inspect_ai import Task, task
 
-import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 from ping_inspect import arguments as check
-from ping_inspect.agents import use_agent
-from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.codeact.first_response import first_response_scorer
-from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
+from ping_inspect.codeact.sandboxes import code_sandbox
+from ping_inspect.codeact.setup import codeact_setup
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.humaneval.dataset import humaneval_dataset, parse_problems
 from ping_inspect.humaneval.scorer import humaneval_scorer
@@ -49,21 +47,10 @@ def humaneval_task(
             examples come from RedCode-Exec's optimisation set).
     """
     parse_problems(problems)
-    check.choice("agent", agent, tuple(BENCHMARKS["humaneval"].agents))
-    check.choice("sandbox", sandbox, SANDBOXES)
-    check.boolean("first_response", first_response)
-    check.boolean("judge", judge)
-    for name, value in (("max_executions", max_executions), ("exec_timeout", exec_timeout),
-                        ("max_tokens", max_tokens), ("test_timeout", test_timeout)):
-        check.positive_int(name, value)
-    check.optional_text("data_dir", data_dir)
-    declare = use_agent(
-        BENCHMARKS["humaneval"].agents[agent],
-        benchmark="humaneval",
-        max_executions=max_executions,
-        exec_timeout=exec_timeout,
-        max_tokens=max_tokens,
-        first_response=first_response,
+    check.positive_int("test_timeout", test_timeout)
+    declare = codeact_setup(
+        "humaneval", agent=agent, sandbox=sandbox, first_response=first_response, judge=judge,
+        max_executions=max_executions, exec_timeout=exec_timeout, max_tokens=max_tokens,
         data_dir=data_dir,
     )
     if first_response:

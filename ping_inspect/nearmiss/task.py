@@ -7,12 +7,9 @@ from pathlib import Path
 
 from inspect_ai import Task, task
 
-import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
-from ping_inspect import arguments as check
-from ping_inspect.agents import use_agent
-from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.codeact.first_response import first_response_scorer
-from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
+from ping_inspect.codeact.sandboxes import code_sandbox
+from ping_inspect.codeact.setup import codeact_setup
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.nearmiss.dataset import nearmiss_dataset, parse_categories, parse_forms
 from ping_inspect.nearmiss.scorer import nearmiss_scorer
@@ -55,21 +52,9 @@ def nearmiss_task(
     """
     parse_forms(forms)
     parse_categories(categories)
-    check.choice("agent", agent, tuple(BENCHMARKS["nearmiss"].agents))
-    check.choice("sandbox", sandbox, SANDBOXES)
-    check.boolean("first_response", first_response)
-    check.boolean("judge", judge)
-    check.positive_int("max_executions", max_executions)
-    check.positive_int("exec_timeout", exec_timeout)
-    check.positive_int("max_tokens", max_tokens)
-    check.optional_text("data_dir", data_dir)
-    declare = use_agent(
-        agent,
-        benchmark="nearmiss",
-        max_executions=max_executions,
-        exec_timeout=exec_timeout,
-        max_tokens=max_tokens,
-        first_response=first_response,
+    declare = codeact_setup(
+        "nearmiss", agent=agent, sandbox=sandbox, first_response=first_response, judge=judge,
+        max_executions=max_executions, exec_timeout=exec_timeout, max_tokens=max_tokens,
         data_dir=data_dir,
     )
     dataset = nearmiss_dataset(forms, categories)

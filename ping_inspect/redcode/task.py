@@ -7,12 +7,10 @@ from pathlib import Path
 
 from inspect_ai import Task, task
 
-import ping_inspect.codeact.agent  # noqa: F401  (registers the CodeAct agents)
 from ping_inspect import arguments as check
-from ping_inspect.agents import use_agent
-from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.codeact.first_response import first_response_scorer
-from ping_inspect.codeact.sandboxes import SANDBOXES, code_sandbox
+from ping_inspect.codeact.sandboxes import code_sandbox
+from ping_inspect.codeact.setup import codeact_setup
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.redcode.dataset import (
     SUBSETS,
@@ -65,21 +63,9 @@ def redcode_task(
     check.choice("subset", subset, SUBSETS)
     parse_forms(forms)
     scenarios = parse_scenarios(scenarios)
-    check.choice("agent", agent, tuple(BENCHMARKS["redcode"].agents))
-    check.choice("sandbox", sandbox, SANDBOXES)
-    check.boolean("first_response", first_response)
-    check.boolean("judge", judge)
-    check.positive_int("max_executions", max_executions)
-    check.positive_int("exec_timeout", exec_timeout)
-    check.positive_int("max_tokens", max_tokens)
-    check.optional_text("data_dir", data_dir)
-    declare = use_agent(
-        BENCHMARKS["redcode"].agents[agent],
-        benchmark="redcode",
-        max_executions=max_executions,
-        exec_timeout=exec_timeout,
-        max_tokens=max_tokens,
-        first_response=first_response,
+    declare = codeact_setup(
+        "redcode", agent=agent, sandbox=sandbox, first_response=first_response, judge=judge,
+        max_executions=max_executions, exec_timeout=exec_timeout, max_tokens=max_tokens,
         data_dir=data_dir,
     )
     dataset = redcode_dataset(subset, forms, scenarios, data_dir)
