@@ -9,12 +9,14 @@ import json
 import shutil
 import sys
 import time
-import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from inspect_ai.log import read_eval_log
 from tiny_models import save_tiny_llama
 
+from ping_inspect import safety_data
 from ping_inspect.finetune.records import read_jsonl, write_jsonl
 from ping_inspect.reproduce.pipeline import mix_records
 from ping_inspect.reproduce.settings import (
@@ -113,6 +115,7 @@ def test_a_limit_with_sites_draws_that_many_of_the_sites_samples_and_no_limit() 
     (["--sites", "mail"], "--sites"),
     (["--search-arg", "rounds=2"], "--search"),
     (["--presets", "code_llama,web_glam"], "--presets"),
+    (["--ping-models", "agentic,mixd"], "--ping-models"),
     (["--eval-every", "x"], "--eval-every"),
 ])
 def test_bad_arguments_are_one_line_errors_that_name_them(argv, named, tmp_path, capsys):
@@ -173,16 +176,14 @@ def tiny_model(tmp_path_factory) -> Path:
     return save_tiny_llama(tmp_path_factory.mktemp("tiny"))
 
 
-def _fake_builder(calls: list) -> types.ModuleType:
-    """Stands in for ping_inspect.safety_data (another branch): writes the fixture."""
-    module = types.ModuleType("ping_inspect.safety_data")
+def _fake_builder(calls: list) -> Callable[..., int]:
+    """Stands in for ping_inspect.safety_data's builder: records the call, writes the fixture."""
 
     def write_safety_data(path, domain, *, harmful=None, benign=None, seed=0) -> int:
         calls.append({"domain": domain, "harmful": harmful, "benign": benign, "seed": seed})
         return write_jsonl(_safety_records(), path)
 
-    module.write_safety_data = write_safety_data  # type: ignore[attr-defined]
-    return module
+    return write_safety_data
 
 
 def _argv(tiny_model: Path, out: Path, trajectories: Path) -> list[str]:
@@ -215,7 +216,7 @@ def runs(tiny_model, tmp_path_factory):
     calls: list = []
     manifests, seconds = [], []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(sys.modules, "ping_inspect.safety_data", _fake_builder(calls))
+        patch.setattr(safety_data, "write_safety_data", _fake_builder(calls))
         exporter = checkpoints.step_exporter
 
         def interrupting(run_dir, source):
@@ -244,7 +245,7 @@ def runs(tiny_model, tmp_path_factory):
             seconds.append(time.monotonic() - started)
             manifests.append(json.loads((out / "manifest.json").read_text()))
     return {"out": out, "first": first, "second": manifests[0], "third": manifests[1],
-            "seconds": seconds, "calls": calls}
+            "seconds": seconds, "calls": calls, "argv": argv}
 
 
 def test_an_interrupted_run_resumes_training_and_exports_the_checkpoint_it_missed(runs):
@@ -284,6 +285,17 @@ def test_every_model_is_evaluated_and_the_report_has_the_erosion_curve(runs) -> 
     steps = {(r["run"], int(r["step"])) for r in curve if r["metric"] == "harmful_refusal"}
     assert steps == {(run, s) for run in ("agentic", "mixed") for s in (0, 2, 4)}
     assert all(int(r["n"]) == 2 for r in curve if r["metric"] == "harmful_refusal")
+    # step 0 (the aligned model) and the final models are the grid's cells, not run again
+    erosion = manifest["stages"]["erosion"]["outputs"]
+    assert set(erosion["reused"]["models"]) == {models["aligned"], models["agentic"],
+                                                models["mixed"]}
+    assert erosion["reused"]["log_dir"] == manifest["stages"]["evaluate"]["outputs"]["log_dir"]
+    evaluated = {read_eval_log(str(p), header_only=True).eval.model
+                 for p in Path(erosion["log_dir"]).glob("*.eval")}
+    assert evaluated == {f"transformers/{p}" for p in
+                         (*manifest["stages"]["agentic"]["outputs"]["steps"].values(),
+                          *manifest["stages"]["mixed"]["outputs"]["steps"].values())
+                         if not p.endswith("step-4")}
     assert (out / "report" / "erosion.png").is_file()
     assert (out / "report" / "tradeoff.png").is_file()
     pairs = list(csv.DictReader((out / "report" / "models.csv").open()))
@@ -302,3 +314,18 @@ def test_a_finished_run_skips_every_stage(runs) -> None:
     assert all(record["skipped"] for record in third["stages"].values())
     assert runs["calls"] == runs["calls"][:1]  # the builder ran once
     assert runs["seconds"][1] < 30
+
+
+def test_narrowing_the_models_with_ping_reruns_the_stage_in_the_same_log_folder(runs):
+    from ping_inspect.cli import main
+
+    out = runs["out"]
+    argv = runs["argv"] + ["--ping-models", "agentic"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(safety_data, "write_safety_data", _fake_builder([]))
+        assert main(argv) == 0
+    before = runs["third"]["stages"]["evaluate"]
+    after = json.loads((out / "manifest.json").read_text())["stages"]["evaluate"]
+    assert after["hash"] != before["hash"] and after["skipped"] is False
+    assert after["outputs"]["log_dir"] == before["outputs"]["log_dir"]
+    assert after["settings"]["ping_models"] == ["agentic"]

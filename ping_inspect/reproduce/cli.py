@@ -79,6 +79,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     defence = parser.add_argument_group("defences")
     defence.add_argument("--presets", help="published prefixes to evaluate with PING, comma "
                          "list (default: code_llama for code, web_glm for web)")
+    defence.add_argument("--ping-models", help="the models evaluated with PING, comma list "
+                         "of base, aligned, agentic, mixed (default: all four)")
     defence.add_argument("--search", action="store_true",
                          help="also search a prefix on the agentic model. Expensive: the "
                               "faithful search (the paper's) scores ~110 candidates x 91 code "
@@ -128,6 +130,7 @@ def settings_from(args: argparse.Namespace) -> ReproduceSettings:
     values["curve_benchmarks"] = _specs(args.curve_benchmarks)
     values["search_args"] = tuple(args.search_args)
     values["presets"] = tuple(split_list(args.presets))
+    values["ping_models"] = tuple(split_list(args.ping_models))
     return ReproduceSettings(**values)
 
 

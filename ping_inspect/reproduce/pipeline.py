@@ -27,6 +27,7 @@ from typing import Any
 
 from ping_inspect.reproduce.settings import (
     DOMAIN_PRESETS,
+    MODEL_ROLES,
     EvalPart,
     ReproduceError,
     ReproduceSettings,
@@ -144,7 +145,8 @@ def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
     searched = stage_search(ctx, models["agentic"], fingerprints["agentic"]) \
         if settings.search else None
     grid = stage_evaluate(ctx, models, fingerprints, main_parts, searched)
-    curve = stage_erosion(ctx, aligned, {"agentic": agentic, "mixed": mixed}, curve_parts)
+    curve = stage_erosion(ctx, aligned, {"agentic": agentic, "mixed": mixed}, curve_parts,
+                          grid, main_parts, models)
     report = stage_report(ctx, grid, curve, models)
     logs = out / "logs"
     ctx.pipeline.note("inspect_view", f"inspect view --log-dir {logs}")
@@ -415,20 +417,26 @@ def stage_evaluate(ctx: Context, models: Mapping[str, str], fingerprints: Mappin
     older log.
     """
     presets = list(ctx.settings.presets or DOMAIN_PRESETS[ctx.settings.domain])
-    values = {
+    cells = {
         "models": dict(models), "fingerprints": dict(fingerprints),
         "parts": [p.describe() for p in parts], "presets": presets,
         "searched": searched and searched["sha256"], "model_args": ctx.model_args,
     }
-    log_dir = ctx.out / "logs" / f"grid-{settings_hash(values)[:8]}"
+    # The folder is named by what makes a cell's log valid; which models get PING only
+    # decides which cells are run, so narrowing or widening it keeps the finished ones.
+    log_dir = ctx.out / "logs" / f"grid-{settings_hash(cells)[:8]}"
+    defended = list(ctx.settings.ping_models or MODEL_ROLES)
+    values = {**cells, "ping_models": defended} if ctx.settings.ping_models else cells
 
     def evaluate() -> StageResult:
         finished = True
         names = list(models.values())
+        with_ping = [models[role] for role in defended]
         for part in parts:
             finished &= _run_part(ctx, log_dir, names, ["none"], part)
             for preset in presets:
-                finished &= _run_part(ctx, log_dir, names, ["ping"], part, presets=[preset])
+                finished &= _run_part(ctx, log_dir, with_ping, ["ping"], part,
+                                      presets=[preset])
             if searched:
                 finished &= _run_part(ctx, log_dir, [models["agentic"]], ["ping"], part,
                                       prefix_files=[searched["prefix_file"]])
@@ -457,21 +465,51 @@ def curve_points(aligned: dict[str, Any], runs: Mapping[str, dict[str, Any]]
     return points
 
 
+def shared_parts(parts: Sequence[EvalPart], grid_parts: Sequence[EvalPart]) -> list[EvalPart]:
+    """Curve parts the grid evaluates the same way (same spec, same samples).
+
+    A grid cell's benchmark label is its part's spec, so the curve can read the grid's cell
+    of a model on such a part instead of evaluating the model again.
+    """
+    described = [g.describe() for g in grid_parts]
+    return [p for p in parts if p.describe() in described]
+
+
 def stage_erosion(ctx: Context, aligned: dict[str, Any], runs: Mapping[str, dict[str, Any]],
-                  parts: Sequence[EvalPart]) -> dict[str, Any]:
-    """Each checkpoint of the fine-tuning runs, without a defence: the erosion curve."""
+                  parts: Sequence[EvalPart], grid: dict[str, Any],
+                  grid_parts: Sequence[EvalPart], grid_models: Mapping[str, str]
+                  ) -> dict[str, Any]:
+    """Each checkpoint of the fine-tuning runs, without a defence: the erosion curve.
+
+    The aligned model (step 0) and the runs' final models are in the main grid too: on the
+    benchmarks the grid evaluates the same way, their cells there are read, not run again.
+    """
     points = curve_points(aligned, runs)
-    values = {"points": points, "parts": [p.describe() for p in parts],
-              "model_args": ctx.model_args}
+    names = list(dict.fromkeys(p["model"] for p in points))
+    shared = shared_parts(parts, grid_parts)
+    reused = [m for m in names if m in grid_models.values()] if shared else []
+    values: dict[str, Any] = {"points": points, "parts": [p.describe() for p in parts],
+                              "model_args": ctx.model_args}
+    if reused:
+        values["reused"] = {"log_dir": grid["log_dir"], "models": reused,
+                            "parts": [p.describe() for p in shared]}
     log_dir = ctx.out / "logs" / f"erosion-{settings_hash(values)[:8]}"
 
     def evaluate() -> StageResult:
-        names = list(dict.fromkeys(p["model"] for p in points))
-        finished = all([_run_part(ctx, log_dir, names, ["none"], part) for part in parts])
+        log_dir.mkdir(parents=True, exist_ok=True)
+        finished = True
+        for part in parts:
+            to_run = [m for m in names if part not in shared or m not in reused]
+            if to_run:
+                finished &= _run_part(ctx, log_dir, to_run, ["none"], part)
         if not finished:
             raise RuntimeError(f"Some checkpoint evaluations in {log_dir} did not finish: "
                                "run the same command again to resume them.")
-        return StageResult({"log_dir": str(log_dir), "points": points})
+        outputs: dict[str, Any] = {"log_dir": str(log_dir), "points": points}
+        if reused:
+            outputs["reused"] = {"log_dir": grid["log_dir"], "models": reused,
+                                 "benchmarks": [p.spec for p in shared]}
+        return StageResult(outputs)
 
     return ctx.pipeline.run("erosion", values, evaluate,
                             outputs_exist=lambda o: Path(o["log_dir"]).is_dir())
@@ -492,7 +530,8 @@ def stage_report(ctx: Context, grid: dict[str, Any], curve: dict[str, Any],
 
     def report() -> StageResult:
         return StageResult(write_results(Path(grid["log_dir"]), Path(curve["log_dir"]),
-                                         curve["points"], models, out))
+                                         curve["points"], models, out,
+                                         reused=curve.get("reused")))
 
     return ctx.pipeline.run("report", values, report,
                             outputs_exist=lambda o: Path(o["markdown"]).is_file())

@@ -16,18 +16,24 @@ from pathlib import Path
 from typing import Any
 
 CURVE_METRICS = ("harmful_refusal", "harmful_refusal_no_echo", "benign_refusal")
+NO_DEFENCE = "none"
 PAIRS = (("aligned", "base"), ("agentic", "aligned"), ("mixed", "aligned"),
          ("mixed", "agentic"))
 PAIR_METRICS = ("benign_success", "benign_refusal", "harmful_success", "harmful_refusal")
 
 
 def write_results(grid_dir: Path, erosion_dir: Path, points: Sequence[Mapping[str, Any]],
-                  models: Mapping[str, str], out: Path) -> dict[str, Any]:
-    """Write the report, the curve and the pairs into ``out``; return their paths."""
+                  models: Mapping[str, str], out: Path,
+                  reused: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Write the report, the curve and the pairs into ``out``; return their paths.
+
+    ``reused`` names the grid cells the curve reads instead of evaluating again: their log
+    folder, models and benchmarks (their cells without a defence).
+    """
     from ping_inspect.report.build import build_report
 
     files = build_report(grid_dir, out)
-    curve = erosion_rows(erosion_dir, points)
+    curve = erosion_rows(erosion_dir, points, reused)
     curve_csv = out / "erosion.csv"
     _write_csv(curve_csv, curve)
     plots = erosion_plot(curve, out) if any(_finite(r["value"]) for r in curve) else []
@@ -47,14 +53,30 @@ def _finite(value: float) -> bool:
     return not math.isnan(value)
 
 
-def erosion_rows(log_dir: Path, points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per run, step, benchmark and refusal metric (rate, interval, n)."""
+def erosion_rows(log_dir: Path, points: Sequence[Mapping[str, Any]],
+                 reused: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One row per run, step, benchmark and refusal metric (rate, interval, n).
+
+    Raises:
+        ValueError: a reused model has no cell without a defence in the grid's folder.
+    """
     from ping_inspect.report.logs import read_log_dir
     from ping_inspect.report.tables import summarise
 
-    rows_by_model = {}
+    rows_by_model: dict[str, list[Any]] = {}
     for cell in read_log_dir(log_dir).cells:
         rows_by_model.setdefault(cell.model, []).append(summarise(cell))
+    if reused:
+        models, benchmarks = set(reused["models"]), set(reused["benchmarks"])
+        for cell in read_log_dir(reused["log_dir"]).cells:
+            if cell.model in models and cell.defence == NO_DEFENCE \
+                    and cell.benchmark in benchmarks:
+                rows_by_model.setdefault(cell.model, []).append(summarise(cell))
+        lacking = sorted(models - rows_by_model.keys())
+        if lacking:
+            raise ValueError(f"The erosion curve reads {', '.join(lacking)} from "
+                             f"{reused['log_dir']}, which holds no such cell without a "
+                             "defence.")
     rows = []
     for point in points:
         for row in rows_by_model.get(point["model"], []):

@@ -16,6 +16,8 @@ DOMAINS = ("code", "web")
 DEVICES = ("auto", "cpu", "cuda")
 SEARCH_MODES = ("racing", "faithful")
 DOMAIN_PRESETS = {"code": ("code_llama",), "web": ("web_glm",)}
+MODEL_ROLES = ("base", "aligned", "agentic", "mixed")
+"""The experiment's models, by their part in it."""
 """The published prefixes evaluated per domain by default (the benchmarks' own presets)."""
 NEARMISS = "nearmiss"
 """The near-miss benign code benchmark; evaluated when ``compare`` knows it."""
@@ -63,6 +65,8 @@ class ReproduceSettings:
     # defences
     presets: tuple[str, ...] = ()
     """Published prefixes evaluated with PING (empty: the domain's, ``DOMAIN_PRESETS``)."""
+    ping_models: tuple[str, ...] = ()
+    """The models evaluated with PING (empty: all of ``MODEL_ROLES``)."""
     search: bool = False
     search_mode: str = "racing"
     search_generator: str | None = None
@@ -127,6 +131,10 @@ def check(settings: ReproduceSettings) -> ReproduceSettings:
     if unknown:
         raise ReproduceError(f"--presets: unknown preset(s) {', '.join(unknown)}; the "
                              f"published prefixes are {', '.join(PRESETS)}.")
+    unknown = [m for m in s.ping_models if m not in MODEL_ROLES]
+    if unknown:
+        raise ReproduceError(f"--ping-models: unknown model(s) {', '.join(unknown)}; the "
+                             f"experiment's models are {', '.join(MODEL_ROLES)}.")
     if (s.search_generator or s.search_args) and not s.search:
         raise ReproduceError("--search-generator and --search-arg need --search.")
     return s
