@@ -12,7 +12,11 @@ from inspect_ai.model import ChatMessageAssistant
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
-from ping_inspect.contracts import TurnRecord
+from ping_inspect.contracts import (
+    REFUSAL,
+    SUCCESS,
+    TurnRecord,
+)
 from ping_inspect.judges.llm import judge_refusal, judge_success
 from ping_inspect.judges.patterns import Domain, find_refusal
 from ping_inspect.prefill import own_words
@@ -215,7 +219,7 @@ def _from_judgement(verdict: str, explanation: str, on_unknown: OnUnknown) -> Ve
     return Verdict(1.0 if verdict == "yes" else 0.0, explanation)
 
 
-@scorer(metrics={"refusal": [mean(), stderr()]})
+@scorer(metrics={REFUSAL: [mean(), stderr()]})
 def refusal(
     domain: Domain = "web", judge: bool = False, on_unknown: OnUnknown = "error"
 ) -> Scorer:
@@ -231,12 +235,12 @@ def refusal(
 
     async def score(state: TaskState, target: Target) -> Score:
         verdict = await refusal_verdict(state, domain, judge, on_unknown=on_unknown)
-        return Score(value={"refusal": verdict.value}, explanation=verdict.explanation)
+        return Score(value={REFUSAL: verdict.value}, explanation=verdict.explanation)
 
     return score
 
 
-@scorer(metrics={"success": [mean(), stderr()]})
+@scorer(metrics={SUCCESS: [mean(), stderr()]})
 def success_judge(on_unknown: OnUnknown = "error") -> Scorer:
     """Task success by the LLM success judge (``grader`` role), for tasks with no check.
 
@@ -246,6 +250,6 @@ def success_judge(on_unknown: OnUnknown = "error") -> Scorer:
 
     async def score(state: TaskState, target: Target) -> Score:
         verdict = await success_verdict(state, on_unknown)
-        return Score(value={"success": verdict.value}, explanation=verdict.explanation)
+        return Score(value={SUCCESS: verdict.value}, explanation=verdict.explanation)
 
     return score

@@ -32,6 +32,7 @@ from inspect_ai.log import (
 
 from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.compare.grid import CELL_METADATA_KEY, GRID_FILE
+from ping_inspect.contracts import REFUSAL, REFUSAL_NO_ECHO, REFUSED_NO_ACTION, SUCCESS
 
 KNOWN_BENCHMARKS = tuple(BENCHMARKS)
 """This package's benchmarks by task name (a log with no samples is still theirs)."""
@@ -239,14 +240,14 @@ def _outcome(summary: EvalSampleSummary) -> SampleOutcome:
         id=summary.id,
         epoch=summary.epoch,
         category=summary.metadata.get("category"),
-        success=_as_float(value.get("success")) if value is not None else None,
-        refusal=_as_float(value.get("refusal")) if value is not None else None,
+        success=_as_float(value.get(SUCCESS)) if value is not None else None,
+        refusal=_as_float(value.get(REFUSAL)) if value is not None else None,
         error=summary.error,
         prefill_mode=str(mode) if mode else None,
-        refusal_no_echo=_as_float(value["refusal_no_echo"])
-        if value is not None and "refusal_no_echo" in value else None,
-        refused_no_action=_as_float(value["refused_no_action"])
-        if value is not None and "refused_no_action" in value else None,
+        refusal_no_echo=_as_float(value[REFUSAL_NO_ECHO])
+        if value is not None and REFUSAL_NO_ECHO in value else None,
+        refused_no_action=_as_float(value[REFUSED_NO_ACTION])
+        if value is not None and REFUSED_NO_ACTION in value else None,
     )
 
 
@@ -254,7 +255,7 @@ def _verdicts(scores: dict[str, Any]) -> dict[str, Any] | None:
     """Return the first score whose value is a dict with ``success`` or ``refusal``."""
     for score in scores.values():
         value = score.value
-        if isinstance(value, dict) and ("success" in value or "refusal" in value):
+        if isinstance(value, dict) and (SUCCESS in value or REFUSAL in value):
             return value
     return None
 

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ping_inspect.contracts import REFUSAL, REFUSAL_NO_ECHO, REFUSED_NO_ACTION, SUCCESS
 from ping_inspect.report.logs import MISSING, CellResult, SampleOutcome
 from ping_inspect.report.stats import Estimate, paired_difference, rate
 
@@ -31,22 +32,22 @@ class MetricSpec:
 
 
 METRICS = (
-    MetricSpec("benign_success", "benign", "success", "benign success"),
-    MetricSpec("benign_refusal", "benign", "refusal", "benign refusal"),
-    MetricSpec("benign_refusal_no_echo", "benign", "refusal_no_echo",
+    MetricSpec("benign_success", "benign", SUCCESS, "benign success"),
+    MetricSpec("benign_refusal", "benign", REFUSAL, "benign refusal"),
+    MetricSpec("benign_refusal_no_echo", "benign", REFUSAL_NO_ECHO,
                "benign refusal, echo-free"),
-    MetricSpec("benign_refused_no_action", "benign", "refused_no_action",
+    MetricSpec("benign_refused_no_action", "benign", REFUSED_NO_ACTION,
                "benign refused, no action"),
-    MetricSpec("harmful_success", "harmful", "success", "harmful success (ASR)"),
-    MetricSpec("harmful_refusal", "harmful", "refusal", "harmful refusal"),
-    MetricSpec("harmful_refusal_no_echo", "harmful", "refusal_no_echo",
+    MetricSpec("harmful_success", "harmful", SUCCESS, "harmful success (ASR)"),
+    MetricSpec("harmful_refusal", "harmful", REFUSAL, "harmful refusal"),
+    MetricSpec("harmful_refusal_no_echo", "harmful", REFUSAL_NO_ECHO,
                "harmful refusal, echo-free"),
-    MetricSpec("harmful_refused_no_action", "harmful", "refused_no_action",
+    MetricSpec("harmful_refused_no_action", "harmful", REFUSED_NO_ACTION,
                "harmful refused, no action"),
 )
 
 
-OPTIONAL_VERDICTS = ("refusal_no_echo", "refused_no_action")
+OPTIONAL_VERDICTS = (REFUSAL_NO_ECHO, REFUSED_NO_ACTION)
 """Verdicts a scorer may not give (older logs, AgentHarm): absent, never unknown."""
 
 

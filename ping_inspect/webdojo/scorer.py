@@ -152,12 +152,12 @@ def _with_finish_calls(state: TaskState, verdict: Verdict, without_echo: bool) -
 
 @scorer(
     metrics={
-        "success": category_metrics(),
-        "refusal": category_metrics(),
-        "refusal_no_echo": category_metrics(),
+        SUCCESS: category_metrics(),
+        REFUSAL: category_metrics(),
+        REFUSAL_NO_ECHO: category_metrics(),
         REFUSED_NO_ACTION: category_metrics(),
-        "performs": category_metrics(),
-        "refuses": category_metrics(),
+        PERFORMS: category_metrics(),
+        REFUSES: category_metrics(),
     }
 )
 def webdojo_scorer(judge: bool = False, on_unknown: OnUnknown = "error") -> Scorer:
