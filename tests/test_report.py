@@ -386,3 +386,16 @@ def test_refused_no_action_is_its_own_rate_and_absent_in_older_logs() -> None:
     assert rate_text(row, "harmful_refused_no_action").startswith("50.0%")
     assert row.rates["harmful_refused_no_action"].estimate.n == 2
     assert rate_text(row, "benign_refused_no_action") == "no data (n=0)"  # absent, not unknown
+
+
+def test_grid_files_in_subfolders_are_read_as_one_grid(tmp_path) -> None:
+    from ping_inspect.compare import GRID_FILE
+    from ping_inspect.report.logs import read_grid
+
+    for folder, benchmark in (("a", "redcode"), ("b", "nearmiss")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / GRID_FILE).write_text(
+            f"cells:\n- {{model: m, benchmark: {benchmark}, defence: none}}\n"
+            f"- {{model: m, benchmark: {benchmark}, defence: ping}}\n", encoding="utf-8")
+    assert read_grid(tmp_path) == [("redcode", "m", "none"), ("redcode", "m", "ping"),
+                                   ("nearmiss", "m", "none"), ("nearmiss", "m", "ping")]

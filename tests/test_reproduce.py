@@ -316,16 +316,28 @@ def test_a_finished_run_skips_every_stage(runs) -> None:
     assert runs["seconds"][1] < 30
 
 
-def test_narrowing_the_models_with_ping_reruns_the_stage_in_the_same_log_folder(runs):
+def test_a_new_benchmark_and_fewer_models_with_ping_keep_the_finished_cells(runs):
     from ping_inspect.cli import main
 
     out = runs["out"]
-    argv = runs["argv"] + ["--ping-models", "agentic"]
+    grid = Path(runs["third"]["stages"]["evaluate"]["outputs"]["log_dir"])
+    before = sorted(p.relative_to(grid) for p in grid.rglob("*.eval"))
+    extra = "humaneval:problems=1,first_response=true,max_tokens=4"
+    argv = list(runs["argv"])
+    at = argv.index("--benchmarks") + 1
+    argv[at] = f"{argv[at]};{extra}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(safety_data, "write_safety_data", _fake_builder([]))
-        assert main(argv) == 0
-    before = runs["third"]["stages"]["evaluate"]
+        assert main([*argv, "--ping-models", "agentic"]) == 0
     after = json.loads((out / "manifest.json").read_text())["stages"]["evaluate"]
-    assert after["hash"] != before["hash"] and after["skipped"] is False
-    assert after["outputs"]["log_dir"] == before["outputs"]["log_dir"]
-    assert after["settings"]["ping_models"] == ["agentic"]
+    assert after["skipped"] is False and after["settings"]["ping_models"] == ["agentic"]
+    assert after["outputs"]["log_dir"] == str(grid)
+    # every finished cell stayed and none ran again; the new benchmark has its own folder
+    now = sorted(p.relative_to(grid) for p in grid.rglob("*.eval"))
+    added = [p for p in now if p not in before]
+    assert set(before) <= set(now) and {p.parent for p in added} == {added[0].parent}
+    assert added[0].parent not in {p.parent for p in before}
+    headers = [read_eval_log(str(grid / p), header_only=True).eval for p in added]
+    cells = {(h.model, h.metadata["ping_inspect"]["defence"]) for h in headers}
+    models = runs["third"]["models"]
+    assert cells == {*((m, "none") for m in models.values()), (models["agentic"], "ping")}

@@ -179,12 +179,19 @@ def _recency(header: EvalLog) -> tuple[bool, str]:
 
 
 def read_grid(log_dir: str | Path) -> list[tuple[str, str, str]]:
-    """Return the (benchmark, model, defence) cells that ``compare`` listed in the grid file."""
-    path = Path(log_dir) / GRID_FILE
-    if not path.is_file():
-        return []
-    entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cells", [])
-    return [(str(e["benchmark"]), str(e["model"]), str(e["defence"])) for e in entries]
+    """Return the (benchmark, model, defence) cells that ``compare`` listed in grid files.
+
+    The logs are read recursively, so are the grid files: a grid whose benchmarks ran in
+    subfolders (``ping-inspect reproduce``) lists the union, in folder order.
+    """
+    root = Path(log_dir)
+    paths = sorted(root.rglob(GRID_FILE), key=lambda p: (len(p.relative_to(root).parts), p))
+    cells: dict[tuple[str, str, str], None] = {}
+    for path in paths:
+        entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cells", [])
+        cells.update({(str(e["benchmark"]), str(e["model"]), str(e["defence"])): None
+                      for e in entries})
+    return list(cells)
 
 
 def _read_cell(info: EvalLogInfo, header: EvalLog, identifier: str

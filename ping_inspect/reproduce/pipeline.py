@@ -407,38 +407,46 @@ def _run_part(ctx: Context, log_dir: Path, models: Sequence[str], defences: Sequ
     return success
 
 
+def part_folder(part: EvalPart) -> str:
+    """A benchmark part's subfolder of the grid: its name and the hash of its selection."""
+    name = "".join(c if c.isalnum() else "-" for c in part.spec.partition(":")[0])
+    return f"{name}-{settings_hash(part.describe())[:8]}"
+
+
 def stage_evaluate(ctx: Context, models: Mapping[str, str], fingerprints: Mapping[str, str],
                    parts: Sequence[EvalPart], searched: dict[str, Any] | None
                    ) -> dict[str, Any]:
     """Every model without a defence and with each published prefix.
 
     The searched prefix runs on the agentic model only. The log directory is named by the
-    settings hash: a retrained model (same folder, new weights) is never read from an
-    older log.
+    settings hash of the models (their weights' fingerprints) and the prefixes: a retrained
+    model (same folder, new weights) is never read from an older log. Each benchmark part
+    has its own subfolder named by its spec and sample selection, so adding or dropping a
+    benchmark, or narrowing ``--ping-models``, keeps the finished cells of the others.
     """
     presets = list(ctx.settings.presets or DOMAIN_PRESETS[ctx.settings.domain])
     cells = {
-        "models": dict(models), "fingerprints": dict(fingerprints),
-        "parts": [p.describe() for p in parts], "presets": presets,
+        "models": dict(models), "fingerprints": dict(fingerprints), "presets": presets,
         "searched": searched and searched["sha256"], "model_args": ctx.model_args,
     }
-    # The folder is named by what makes a cell's log valid; which models get PING only
-    # decides which cells are run, so narrowing or widening it keeps the finished ones.
     log_dir = ctx.out / "logs" / f"grid-{settings_hash(cells)[:8]}"
     defended = list(ctx.settings.ping_models or MODEL_ROLES)
-    values = {**cells, "ping_models": defended} if ctx.settings.ping_models else cells
+    values = {**cells, "parts": [p.describe() for p in parts]}
+    if ctx.settings.ping_models:
+        values["ping_models"] = defended
 
     def evaluate() -> StageResult:
         finished = True
         names = list(models.values())
         with_ping = [models[role] for role in defended]
         for part in parts:
-            finished &= _run_part(ctx, log_dir, names, ["none"], part)
+            folder = log_dir / part_folder(part)
+            finished &= _run_part(ctx, folder, names, ["none"], part)
             for preset in presets:
-                finished &= _run_part(ctx, log_dir, with_ping, ["ping"], part,
+                finished &= _run_part(ctx, folder, with_ping, ["ping"], part,
                                       presets=[preset])
             if searched:
-                finished &= _run_part(ctx, log_dir, [models["agentic"]], ["ping"], part,
+                finished &= _run_part(ctx, folder, [models["agentic"]], ["ping"], part,
                                       prefix_files=[searched["prefix_file"]])
         if not finished:
             raise RuntimeError(f"Some evaluation cells in {log_dir} did not finish: run the "
