@@ -278,6 +278,29 @@ def test_the_code_panel_pairs_humaneval_success_with_redcode_refusal() -> None:
     assert _point(*panels["webdojo"][("m", "ping")]) == ((0.5, 0.0, 1.0), (0.25, 0.0, 1.0))
 
 
+def test_each_harmful_code_benchmark_has_its_own_panel_with_humaneval_success() -> None:
+    from types import SimpleNamespace
+
+    from ping_inspect.report.plots import _panels, _point
+
+    def row(benchmark: str, **known: float):
+        rates = {metric: SimpleNamespace(estimate=SimpleNamespace(
+            value=known.get(metric, math.nan), low=0.0, high=1.0,
+            n=1 if metric in known else 0)) for metric in ("benign_success", "harmful_refusal")}
+        cell = SimpleNamespace(benchmark=benchmark, model="m", defence="none")
+        return SimpleNamespace(cell=cell, missing=False, rates=rates)
+
+    rows = [row("redcode:subset=ping", harmful_refusal=0.25),
+            row("redcode:subset=eval", harmful_refusal=0.5),
+            row("nearmiss", benign_success=0.9),
+            row("humaneval", benign_success=0.125)]
+    panels = _panels(rows)
+    assert list(panels) == ["code: redcode:subset=ping + humaneval",
+                            "code: redcode:subset=eval + humaneval"]
+    assert _point(*panels["code: redcode:subset=ping + humaneval"][("m", "none")])[1][0] == 0.25
+    assert _point(*panels["code: redcode:subset=eval + humaneval"][("m", "none")])[1][0] == 0.5
+
+
 # --- bad logs, other tasks' logs, unmeasured rates, the echo-free refusal ---------------
 
 

@@ -2,7 +2,8 @@
 
 The paper's picture of a defence: up is safer, right is more useful. One panel per
 domain: a benchmark with both kinds of task (WebDojo) is its own domain; the code domain
-pairs HumanEval's benign success with RedCode-Exec's harmful refusal, as the paper does.
+pairs HumanEval's benign success with RedCode-Exec's harmful refusal, as the paper does
+(one panel per harmful code benchmark).
 One colour per model, one marker per defence, 95% Wilson intervals as error bars.
 Models are spread apart by up to 1.5 points along x so that equal values stay visible,
 and later defences are drawn smaller on top of earlier ones. Cells without a value on
@@ -95,18 +96,36 @@ Pair = tuple[Row | None, Row | None]
 
 
 def _panels(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], Pair]]:
-    """Group rows into panels; per model and defence, the rows giving x and y."""
-    code = [r.cell.benchmark for r in rows if _is_code(r)]
-    code_title = "code: " + " + ".join(dict.fromkeys(code))
+    """Group rows into panels; per model and defence, the rows giving x and y.
+
+    The code domain has one panel per harmful code benchmark (RedCode-Exec's optimisation
+    and evaluation items are two), each with the benign code benchmarks' success as x: one
+    point per model and defence must not stand for two harmful benchmarks.
+    """
+    code_rows = [r for r in rows if _is_code(r)]
+    order = list(dict.fromkeys(r.cell.benchmark for r in code_rows))
+    harmful = [b for b in order
+               if any(_known(r, "harmful_refusal") for r in code_rows if r.cell.benchmark == b)]
+
+    def code_title(spec: str | None) -> str:
+        return "code: " + " + ".join(b for b in order if b not in harmful or b == spec)
+
     panels: dict[str, dict[tuple[str, str], Pair]] = {}
     for row in rows:
         if row.cell.benchmark.split(":")[0] in BENIGN_ONLY:
             continue
-        cells = panels.setdefault(code_title if _is_code(row) else row.cell.benchmark, {})
-        key = (row.cell.model, row.cell.defence)
-        benign, harmful = cells.get(key, (None, None))
-        cells[key] = (row if _known(row, "benign_success") else benign,
-                      row if _known(row, "harmful_refusal") else harmful)
+        if not _is_code(row):
+            titles = [row.cell.benchmark]
+        elif row.cell.benchmark in harmful:
+            titles = [code_title(row.cell.benchmark)]
+        else:
+            titles = [code_title(spec) for spec in harmful] or [code_title(None)]
+        for title in titles:
+            cells = panels.setdefault(title, {})
+            key = (row.cell.model, row.cell.defence)
+            benign, harm = cells.get(key, (None, None))
+            cells[key] = (row if _known(row, "benign_success") else benign,
+                          row if _known(row, "harmful_refusal") else harm)
     return panels
 
 
