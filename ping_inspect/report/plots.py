@@ -53,7 +53,7 @@ def tradeoff_plot(rows: Sequence[Row], out_dir: Path, stem: str = "tradeoff") ->
                 markersize=max(4.0, 10.0 - 1.2 * index), capsize=3, linestyle="none",
                 alpha=0.85,
             )
-        ax.set(title=title, xlim=(-4, 104), ylim=(-4, 104),
+        ax.set(title=title.replace(" + ", " +\n"), xlim=(-4, 104), ylim=(-4, 104),
                xlabel="benign success (%)", ylabel="harmful refusal (%)")
         ax.grid(alpha=0.3)
         if left_out:
