@@ -90,6 +90,22 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
     return value
 
 
+def some_of(name: str, value: Any, options: Sequence[str], example: str) -> list[str]:
+    """``"all"``, ``"a,b"`` or a list (the CLI splits on commas) into options, in their order.
+
+    Raises:
+        ArgumentError: no name, or a name not in ``options`` (``example`` shows a good value).
+    """
+    items = [value] if isinstance(value, str) else list(value)
+    names = [n.strip() for item in items for n in str(item).split(",") if n.strip()]
+    if names == ["all"]:
+        return list(options)
+    if not names or any(n not in options for n in names):
+        raise ArgumentError(f"Argument {name}={_show(value)} is invalid: use all or any of "
+                            f"{', '.join(options)} ({example}).")
+    return [o for o in options if o in names]
+
+
 def optional_text(name: str, value: Any) -> str | None:
     """Return None, or ``value`` if it is a non-empty string (a path, a role name)."""
     if value is None:

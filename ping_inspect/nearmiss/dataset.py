@@ -6,17 +6,12 @@ from collections.abc import Sequence
 
 from inspect_ai.dataset import MemoryDataset, Sample
 
-from ping_inspect.arguments import ArgumentError
+from ping_inspect.arguments import some_of
+from ping_inspect.contracts import BENCHMARK, BENIGN, CATEGORY, SUBSET
 from ping_inspect.nearmiss.items import CATEGORIES, ITEMS
 
 FORMS = ("code", "summary")
 """RedCode-Exec's forms that near-miss items are asked in (no ``details`` form)."""
-
-
-def _names(value: str | Sequence[str]) -> list[str]:
-    """``"a,b"`` or a list (the CLI splits on commas) into names."""
-    names = [value] if isinstance(value, str) else list(value)
-    return [n.strip() for name in names for n in str(name).split(",") if n.strip()]
 
 
 def parse_forms(forms: str | Sequence[str]) -> list[str]:
@@ -25,16 +20,8 @@ def parse_forms(forms: str | Sequence[str]) -> list[str]:
     Raises:
         ArgumentError: another form (``details`` included: near-miss items have none).
     """
-    names = _names(forms)
-    if names == ["all"]:
-        return list(FORMS)
-    unknown = [n for n in names if n not in FORMS]
-    if unknown or not names:
-        raise ArgumentError(
-            f"Argument forms={forms!r} is invalid: use all or any of {', '.join(FORMS)} "
-            "(e.g. forms=summary; near-miss items have no details form)."
-        )
-    return [f for f in FORMS if f in names]
+    return some_of("forms", forms, FORMS,
+                   "e.g. forms=summary; near-miss items have no details form")
 
 
 def parse_categories(categories: str | Sequence[str] | None) -> list[str]:
@@ -43,16 +30,8 @@ def parse_categories(categories: str | Sequence[str] | None) -> list[str]:
     Raises:
         ArgumentError: an unknown category.
     """
-    names = _names(categories or "all")
-    if names == ["all"]:
-        return list(CATEGORIES)
-    unknown = [n for n in names if n not in CATEGORIES]
-    if unknown or not names:
-        raise ArgumentError(
-            f"Argument categories={categories!r} is invalid: use all or any of "
-            f"{', '.join(CATEGORIES)} (e.g. categories=file_read,network)."
-        )
-    return [c for c in CATEGORIES if c in names]
+    return some_of("categories", categories or "all", CATEGORIES,
+                   "e.g. categories=file_read,network")
 
 
 def nearmiss_dataset(
@@ -72,9 +51,9 @@ def nearmiss_dataset(
             input=item.prompt(form),
             target=item.code,
             metadata={
-                "benchmark": "nearmiss",
-                "category": "benign",
-                "subset": "test",
+                BENCHMARK: "nearmiss",
+                CATEGORY: BENIGN,
+                SUBSET: "test",
                 "item": item.id,
                 "form": form,
                 "nearmiss_category": item.category,

@@ -21,7 +21,7 @@ from typing import Literal
 
 from inspect_ai.dataset import MemoryDataset, Sample
 
-from ping_inspect.arguments import ArgumentError, int_ranges
+from ping_inspect.arguments import int_ranges, some_of
 from ping_inspect.data import data_dir as locate_data
 
 Subset = Literal["eval", "ping"]
@@ -95,17 +95,7 @@ def _item(record: dict[str, str]) -> Item:
 
 def parse_forms(forms: str | Sequence[str]) -> list[Form]:
     """``"all"``, ``"code,summary"`` or a list (the CLI splits on commas) into forms."""
-    names = [forms] if isinstance(forms, str) else list(forms)
-    names = [n.strip() for name in names for n in str(name).split(",") if n.strip()]
-    if names == ["all"]:
-        return list(FORMS)
-    unknown = [n for n in names if n not in FORMS]
-    if unknown or not names:
-        raise ArgumentError(
-            f"Argument forms={forms!r} is invalid: use all or any of {', '.join(FORMS)} "
-            "(e.g. forms=code,summary)."
-        )
-    return [n for n in FORMS if n in names]  # type: ignore[misc]
+    return some_of("forms", forms, FORMS, "e.g. forms=code,summary")  # type: ignore[return-value]
 
 
 def parse_scenarios(scenarios: int | str | Sequence[int | str] | None) -> list[int] | None:

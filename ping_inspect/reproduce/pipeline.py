@@ -165,7 +165,7 @@ def main_eval_parts(ctx: Context) -> tuple[list[EvalPart], list[str]]:
 # --- data ---------------------------------------------------------------------------------
 
 
-def _data_outputs(path: Path) -> dict[str, Any]:
+def _data_outputs(path: Path, sha256: str | None = None) -> dict[str, Any]:
     from ping_inspect.finetune.records import file_sha256, read_jsonl
 
     try:
@@ -174,7 +174,19 @@ def _data_outputs(path: Path) -> dict[str, Any]:
         raise ReproduceError(f"{path}: {err}") from err
     if not count:
         raise ReproduceError(f"{path} holds no training example.")
-    return {"path": str(path), "sha256": file_sha256(path), "examples": count}
+    return {"path": str(path), "sha256": sha256 or file_sha256(path), "examples": count}
+
+
+def stage_given_file(ctx: Context, name: str, option: str, value: str) -> dict[str, Any]:
+    """A data stage fed by the user's file (``option``): checked, hashed once, counted."""
+    from ping_inspect.finetune.records import file_sha256
+
+    given = Path(value).resolve()
+    if not given.is_file():
+        raise ReproduceError(f"{option} {value}: no such file.")
+    sha256 = file_sha256(given)
+    return ctx.pipeline.run(name, {"given": str(given), "sha256": sha256},
+                            lambda: StageResult(_data_outputs(given, sha256)))
 
 
 def _file_exists(outputs: dict[str, Any]) -> bool:
@@ -185,11 +197,7 @@ def stage_safety_data(ctx: Context) -> dict[str, Any]:
     """Agentic safety data: the user's file, or ``ping_inspect.safety_data``'s builder."""
     s = ctx.settings
     if s.safety_data:
-        given = Path(s.safety_data).resolve()
-        if not given.is_file():
-            raise ReproduceError(f"--safety-data {s.safety_data}: no such file.")
-        return ctx.pipeline.run("safety_data", {"given": str(given), "sha256": _sha(given)},
-                                lambda: StageResult(_data_outputs(given)))
+        return stage_given_file(ctx, "safety_data", "--safety-data", s.safety_data)
     path = ctx.out / "data" / "safety.jsonl"
 
     def build() -> StageResult:
@@ -216,11 +224,7 @@ def stage_trajectories(ctx: Context) -> dict[str, Any]:
     """Benign agent trajectories: the user's file, or recorded by ``finetune``'s experts."""
     s = ctx.settings
     if s.trajectories:
-        given = Path(s.trajectories).resolve()
-        if not given.is_file():
-            raise ReproduceError(f"--trajectories {s.trajectories}: no such file.")
-        return ctx.pipeline.run("trajectories", {"given": str(given), "sha256": _sha(given)},
-                                lambda: StageResult(_data_outputs(given)))
+        return stage_given_file(ctx, "trajectories", "--trajectories", s.trajectories)
     path = ctx.out / "data" / "trajectories.jsonl"
     log_dir = str(ctx.out / "logs" / "trajectories")
 
@@ -278,12 +282,6 @@ def stage_mix(ctx: Context, safety: dict[str, Any], trajectories: dict[str, Any]
               "ratio": s.mix_ratio, "seed": s.seed}
     return ctx.pipeline.run("mixed_data", values, build, clean=[path],
                             outputs_exist=_file_exists)
-
-
-def _sha(path: Path) -> str:
-    from ping_inspect.finetune.records import file_sha256
-
-    return file_sha256(path)
 
 
 # --- training ----------------------------------------------------------------------------
@@ -361,6 +359,7 @@ def stage_search(ctx: Context, agentic_model: str, fingerprint: str) -> dict[str
     def search() -> StageResult:
         from inspect_ai import eval as inspect_eval
 
+        from ping_inspect.finetune.records import file_sha256
         from ping_inspect.optimize.task import ping_optimize
 
         task_args = {k: v for k, v in args.items()}
@@ -371,7 +370,7 @@ def stage_search(ctx: Context, agentic_model: str, fingerprint: str) -> dict[str
         if logs[0].status != "success" or not best.is_file():
             raise RuntimeError(f"The prefix search did not finish ({logs[0].status}): run "
                                "the same command again to resume it.")
-        return StageResult({"prefix_file": str(best), "sha256": _sha(best),
+        return StageResult({"prefix_file": str(best), "sha256": file_sha256(best),
                             "log": logs[0].location})
 
     values = {"model": agentic_model, "fingerprint": fingerprint, "generator": generator,
