@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 
 from ping_inspect.sandbox.image import SANDBOX_PATH, BuiltImage
+from ping_inspect.sandbox.seccomp import UnsupportedArchitectureError, filter_program
 
 AGENT_PATH = "/run/sandbox-agent.py"
 """Where the sandbox's PID 1 (``_agent.py``) is mounted, read-only."""
@@ -198,7 +199,11 @@ def check_host() -> list[str]:
         bwrap_binary()
     except SandboxSetupError as err:
         problems.append(str(err))
-    tools = [SANDBOX_PYTHON, "/usr/bin/prlimit"]
+    try:
+        filter_program()
+    except UnsupportedArchitectureError as err:
+        problems.append(str(err))
+    tools = [SANDBOX_PYTHON]
     if os.geteuid() == 0:
         tools.append(SETPRIV)
     for tool in tools:
@@ -248,6 +253,7 @@ def bwrap_command(
     runtime: tuple[str, Path],
     settings: dict[str, object],
     shm_mb: int,
+    seccomp_fd: int,
 ) -> list[str]:
     """Return the bubblewrap command that starts a sandbox's agent.
 
@@ -257,6 +263,8 @@ def bwrap_command(
         runtime: Host paths of bubblewrap and of ``_agent.py`` (see ``runtime_files``).
         settings: The agent's settings (working directory, environment, limits).
         shm_mb: Size of ``/dev/shm``.
+        seccomp_fd: An inheritable descriptor holding the seccomp filter
+            (``ping_inspect.sandbox.seccomp.filter_fd``), read by bubblewrap at start.
     """
     binary, agent = runtime
     command = [
@@ -272,6 +280,8 @@ def bwrap_command(
         "--cap-drop", "ALL",
         # Low ports in the sandbox's own network namespace, for the image's services.
         "--cap-add", "CAP_NET_BIND_SERVICE",
+        # Every process of the sample under the filter (no new namespaces, io_uring, ...).
+        "--seccomp", str(seccomp_fd),
         "--clearenv",
         "--setenv", "PATH", SANDBOX_PATH,
         *_overlay([image.rootfs], layer, "root"),

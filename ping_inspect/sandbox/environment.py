@@ -48,6 +48,7 @@ from ping_inspect.sandbox.bwrap import (
     runtime_files,
     sandbox_user,
 )
+from ping_inspect.sandbox.seccomp import filter_fd
 from ping_inspect.sandbox.fence import (
     SampleCgroup,
     detect_cgroups,
@@ -378,8 +379,13 @@ async def start_sandbox(config: BwrapConfig | None = None) -> BwrapSandboxEnviro
     agent: _Agent | None = None
     try:
         runtime = await anyio.to_thread.run_sync(runtime_files, run_directory().root, _AGENT)
-        command = bwrap_command(image, fence.layer, runtime, settings, limits.shm_mb)
-        agent = await _Agent.start(command, sandbox_user(), fence)
+        seccomp = filter_fd()
+        try:
+            command = bwrap_command(image, fence.layer, runtime, settings, limits.shm_mb,
+                                    seccomp)
+            agent = await _Agent.start(command, sandbox_user(), fence, pass_fds=(seccomp,))
+        finally:
+            os.close(seccomp)
         fence.watch(agent)
         services = [
             {"argv": list(s.argv), "argv0": s.argv0, "log": s.log} for s in image.spec.services
@@ -578,7 +584,10 @@ class _Agent:
         self.errors = asyncio.create_task(self._read_stderr())
 
     @classmethod
-    async def start(cls, command: list[str], owner: tuple[int, int], fence: Fence) -> _Agent:
+    async def start(
+        cls, command: list[str], owner: tuple[int, int], fence: Fence,
+        pass_fds: tuple[int, ...] = (),
+    ) -> _Agent:
         as_other = owner != (os.getuid(), os.getgid())
         user: dict[str, Any] = {}
         if fence.cgroup_procs():  # root: join the cgroup, then become the sandbox's user
@@ -592,6 +601,7 @@ class _Agent:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             limit=_MAX_LINE,
+            pass_fds=pass_fds,
             **user,
         )
         agent = cls(process, fence)
