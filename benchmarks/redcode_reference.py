@@ -65,7 +65,7 @@ async def run_item(item: Item, timeout: int) -> Result:
 async def main(subsets: list[str], scenarios: str | None, parallel: int, timeout: int) -> None:
     items = [i for s in subsets for i in load_items(s, parse_scenarios(scenarios))]  # type: ignore[arg-type]
     t0 = time.monotonic()
-    await built_image("redcode")
+    await built_image(REDCODE_IMAGE)
     build = time.monotonic() - t0
     gate = asyncio.Semaphore(parallel)
 

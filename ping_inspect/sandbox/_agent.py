@@ -24,6 +24,7 @@ import base64
 import ctypes
 import json
 import os
+import resource
 import signal
 import socket
 import stat
@@ -34,7 +35,8 @@ import time
 
 PR_SET_DUMPABLE = 4
 EXEC_MARKER = "PING_SANDBOX_EXEC"
-PRLIMIT = "/usr/bin/prlimit"
+RLIMITS = {"as": resource.RLIMIT_AS, "nproc": resource.RLIMIT_NPROC,
+           "fsize": resource.RLIMIT_FSIZE}
 
 _out_lock = threading.Lock()
 # Held while a command is spawned and while orphans are reaped, so that the reaper never
@@ -106,10 +108,15 @@ def _environment(extra=None):
     return env
 
 
-def _limited(cmd):
-    limits = _settings["limits"]
-    flags = [f"--{name}={value}" for name, value in sorted(limits.items()) if value]
-    return [PRLIMIT, *flags, "--", *cmd] if flags else list(cmd)
+def _apply_limits():
+    """Set a command's limits in its own process, between fork and exec.
+
+    The agent sets them itself (never through a binary of the sample's layer, which the
+    sample could replace); without CAP_SYS_RESOURCE the command cannot raise them again.
+    """
+    for name, value in _settings["limits"].items():
+        if value:
+            resource.setrlimit(RLIMITS[name], (value, value))
 
 
 # ---------------------------------------------------------------- commands
@@ -125,15 +132,20 @@ def _exec(request):
         return {"returncode": 1, "stdout": "", "stderr": _b64(f"no such directory: {cwd}\n")}
     with _spawn_lock:
         since = _now_ticks()
-        proc = subprocess.Popen(
-            _limited(request["cmd"]),
-            stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                request["cmd"],
+                preexec_fn=_apply_limits,
+                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except (FileNotFoundError, PermissionError) as err:  # as a shell answers
+            code = 127 if isinstance(err, FileNotFoundError) else 126
+            return {"returncode": code, "stdout": "", "stderr": _b64(f"{err}\n")}
         _waited.add(proc.pid)
         _running[exec_id] = proc.pid
     limit = int(request.get("limit") or 10 * 1024 * 1024)
@@ -273,8 +285,8 @@ def _belongs(pid, session, marker, since, others):
         variables = []
     if marker in variables:
         return True
-    foreign = any(v.startswith(EXEC_MARKER.encode() + b"=") for v in variables)
-    return int(stat[19]) >= since and int(stat[3]) not in others and not foreign
+    # Any marker is the process's own word (it can forge one): never a reason to spare it.
+    return int(stat[19]) >= since and int(stat[3]) not in others
 
 
 def _now_ticks():

@@ -38,6 +38,8 @@ NOBODY = (65534, 65534)
 SETPRIV = "/usr/bin/setpriv"
 MIN_VERSION = (0, 11)
 SANDBOX_PYTHON = "/usr/bin/python3"
+SANDBOX_CMDLINE = "BOOT_IMAGE=/boot/vmlinuz root=/dev/sda1 ro quiet\n"
+"""The sandbox's ``/proc/cmdline`` (images may set their own)."""
 BWRAP_VARIABLE = "PING_INSPECT_BWRAP"
 """Environment variable naming the bubblewrap binary to use (before any other)."""
 
@@ -173,6 +175,10 @@ def runtime_files(directory: Path, agent: Path) -> tuple[str, Path]:
             raise SandboxSetupError(f"The copy of {source} differs from it: {binary}")
         for path in [target, *target.rglob("*")]:
             path.chmod(0o755 if path.is_dir() or path == binary else 0o644)
+    cmdline = target / "cmdline"
+    if not cmdline.exists():
+        cmdline.write_text(SANDBOX_CMDLINE)
+        cmdline.chmod(0o644)
     if not agent_copy.exists():
         shutil.copyfile(agent, agent_copy)
         agent_copy.chmod(0o644)
@@ -294,6 +300,15 @@ def bwrap_command(
     ]
     for host, inside in image.proc_binds():
         command += ["--ro-bind", str(host), inside]
+    if "/proc/cmdline" not in image.spec.proc:  # the host's boot line is not the sample's
+        command += ["--ro-bind", str(agent.parent / "cmdline"), "/proc/cmdline"]
+    # The agent's OOM priority, read-only (it is this very process: bwrap execs the agent),
+    # and its threads' copies out of sight: raising it would make the agent the OOM victim.
+    command += [
+        "--ro-bind", "/proc/self/oom_score_adj", "/proc/1/oom_score_adj",
+        "--ro-bind", "/proc/self/oom_adj", "/proc/1/oom_adj",
+        "--tmpfs", "/proc/1/task", "--remount-ro", "/proc/1/task",
+    ]
     command += [
         "--ro-bind", str(agent), AGENT_PATH,
         "--chdir", image.spec.workdir,

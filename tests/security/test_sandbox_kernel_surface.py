@@ -81,3 +81,35 @@ def test_the_filters_x86_64_numbers_match_the_kernel_headers():
     table = ARCHITECTURES["x86_64"][1]
     assert set(DENIED) <= set(table)
     assert {name: str(n) for name, n in table.items()} == {n: numbers[n] for n in table}
+
+
+OOM = """
+import glob
+for path in ["/proc/1/oom_score_adj", "/proc/1/oom_adj", "/proc/self/oom_score_adj",
+             *glob.glob("/proc/1/task/*/oom_score_adj")]:
+    try:
+        with open(path, "w") as f:
+            f.write("1000" if "score" in path else "15")
+        print("wrote", path)
+    except OSError as err:
+        print("refused", path, err.errno)
+print("tasks", glob.glob("/proc/1/task/*"))
+print("agent", open("/proc/1/oom_score_adj").read().strip())
+"""
+
+
+async def test_the_agents_oom_priority_cannot_be_raised_from_inside():
+    async with fenced() as sandbox:
+        result = await run(sandbox, OOM)
+        assert (await sandbox.exec(["echo", "alive"])).stdout == "alive\n"
+    assert "wrote /proc/1" not in result.stdout, result.stdout
+    assert "refused /proc/1/oom_score_adj" in result.stdout
+    assert "tasks []" in result.stdout
+    assert "agent 1000" not in result.stdout
+
+
+async def test_proc_cmdline_is_not_the_hosts():
+    host = Path("/proc/cmdline").read_text()
+    async with fenced() as sandbox:
+        inside = (await sandbox.exec(["cat", "/proc/cmdline"])).stdout
+    assert inside and inside != host
