@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RUN_PREFIX = "ping-sandbox-run-"
+DEAD_PREFIX = "ping-sandbox-dead-"
+"""A run directory being deleted (renamed first, so that a kill mid-deletion is seen)."""
 CGROUP_PREFIX = "ping-sandbox-"
 MIB = 1024 * 1024
 
@@ -93,7 +95,7 @@ def clean_stale_runs(temp: Path | None = None) -> list[Path]:
     A run is stale when nobody holds its lock; a run directory without a lock file is
     never touched (it is being created, or is not ours).
     """
-    removed = []
+    removed = remove_tombstones(temp)
     for path in sorted(Path(temp or tempfile.gettempdir()).glob(f"{RUN_PREFIX}*")):
         lock = path / "lock"
         try:
@@ -114,13 +116,37 @@ def clean_stale_runs(temp: Path | None = None) -> list[Path]:
 
 
 def remove_run(root: Path, name: str) -> None:
-    """Unmount the layers under ``root``, remove its cgroups, delete it."""
+    """Unmount the layers under ``root``, remove its cgroups, delete it.
+
+    The directory is renamed to a ``ping-sandbox-dead-*`` tombstone before any file goes:
+    a process killed mid-deletion leaves either a run directory with its lock (stale, so
+    removed again) or a tombstone (removed at the next start), never a half-deleted run
+    directory that nothing claims.
+    """
     for mount in reversed(mounts_under(root)):
         unmount(mount)
     for cgroup_dir in _cgroup_parents():
         for stale in cgroup_dir.glob(f"{CGROUP_PREFIX}{name}-*"):
             _remove_cgroup_dir(stale)
-    remove_tree(root)
+    tombstone = root.with_name(f"{DEAD_PREFIX}{name}")
+    try:
+        os.rename(root, tombstone)
+    except FileNotFoundError:
+        return
+    except OSError:
+        tombstone = root  # cannot rename (busy): delete in place
+    remove_tree(tombstone)
+
+
+def remove_tombstones(temp: Path | None = None) -> list[Path]:
+    """Delete what runs killed during their clean-up left (``ping-sandbox-dead-*``)."""
+    removed = []
+    for path in sorted(Path(temp or tempfile.gettempdir()).glob(f"{DEAD_PREFIX}*")):
+        for mount in reversed(mounts_under(path)):
+            unmount(mount)
+        remove_tree(path)
+        removed.append(path)
+    return removed
 
 
 def mounts_under(root: Path) -> list[Path]:

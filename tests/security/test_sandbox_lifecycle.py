@@ -112,3 +112,48 @@ def test_a_sample_over_its_memory_ends_with_a_clear_error_and_the_eval_goes_on(f
     outputs = {str(s.id): s.messages[-1].text for s in log.samples or []}
     assert "next sample ran" in outputs["next"]
     assert "256 MB" in outputs["bomb"], outputs["bomb"]
+
+
+REMOVE = """
+import sys
+from pathlib import Path
+from ping_inspect.sandbox.fence import remove_run
+remove_run(Path(sys.argv[1]), sys.argv[2])
+"""
+
+
+def test_a_run_killed_during_its_own_clean_up_is_removed_at_the_next_start(tmp_path):
+    import fcntl
+    import time
+
+    from ping_inspect.sandbox.fence import DEAD_PREFIX
+
+    run = tmp_path / f"{RUN_PREFIX}killed"
+    for part in range(40):
+        folder = run / "layers" / str(part)
+        folder.mkdir(parents=True)
+        for number in range(400):
+            (folder / f"f{number}").write_bytes(b"x")
+    (run / "lock").touch()
+    remover = subprocess.Popen([sys.executable, "-c", REMOVE, str(run), "killed"],
+                               env={**os.environ, "PYTHONPATH": str(WORK_TREE)})
+    tombstone = tmp_path / f"{DEAD_PREFIX}killed"
+    deadline = time.monotonic() + 60
+    while not tombstone.exists() and remover.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)
+    remover.kill()
+    remover.wait()
+    left = list(tmp_path.iterdir())
+    assert not run.exists() or (run / "lock").exists()  # the lock never goes first
+    assert left, "the clean-up finished before the kill: nothing was tested"
+    # A live run next to it is never touched.
+    live = tmp_path / f"{RUN_PREFIX}live"
+    live.mkdir()
+    fd = os.open(live / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        clean_stale_runs(tmp_path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [live.name]
+    finally:
+        os.close(fd)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sandbox_attacks import MARKS, fenced, run
+from sandbox_attacks import MARKS, SMALL, fenced, run
 
 from ping_inspect.sandbox.fence import process_tree
 
@@ -91,3 +91,33 @@ def _state(pid: int) -> str:
             return f.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return ""
+
+
+async def test_a_replaced_prlimit_in_the_layer_neither_runs_nor_lifts_the_limits():
+    async with fenced(max_file_mb=1) as sandbox:
+        replaced = await sandbox.exec(["sh", "-c", (
+            "rm -f /usr/bin/prlimit && printf '#!/bin/sh\\necho HIJACKED\\nshift $#\\n' "
+            "> /usr/bin/prlimit && chmod +x /usr/bin/prlimit && echo replaced")])
+        assert replaced.stdout == "replaced\n", replaced.stderr
+        limits = await sandbox.exec(["sh", "-c", "ulimit -f; ulimit -v; "
+                                     "head -c 3000000 /dev/zero > /tmp/big; ls -l /tmp/big"])
+    assert "HIJACKED" not in limits.stdout
+    lines = limits.stdout.split()
+    assert lines[0] == str(1024 * 1024 // 512) and lines[1] == str(SMALL["memory_mb"] * 1024)
+    assert " 1048576 " in limits.stdout  # the write stopped at the 1 MB file limit
+
+
+async def test_a_daemon_forging_an_exec_marker_does_not_survive_a_timeout():
+    forged = ("import os, time\n"
+              "if os.fork() == 0:\n"
+              "    os.setsid()\n"
+              "    if os.fork() == 0:\n"
+              "        env = {'PING_SANDBOX_EXEC': 'forged'}\n"
+              "        os.execve('/bin/sleep', ['sleep', '407'], env)\n"
+              "    os._exit(0)\n"
+              "time.sleep(100)\n")
+    async with fenced() as sandbox:
+        with pytest.raises(TimeoutError):
+            await sandbox.exec(["python3", "-c", forged], timeout=3)
+        listing = await sandbox.exec(["ps", "-eo", "args="])
+        assert "sleep 407" not in listing.stdout, listing.stdout
