@@ -49,6 +49,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from inspect_ai.hooks import Hooks, RunEnd, hooks
 
+from ping_inspect.sandbox.seccomp import no_udp_launcher
 from ping_inspect.webdojo.actions import Action, ActionError
 from ping_inspect.webdojo.page import ID_ATTRIBUTE, PageSnapshot, page_script
 from ping_inspect.webdojo.server import SiteServer
@@ -95,6 +97,9 @@ CHROMIUM_ARGS = (
     "--disable-extensions",
     "--mute-audio",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    # No mDNS candidates, no prefetch or preconnect to anything the page names.
+    "--disable-features=WebRtcHideLocalIpsWithMdns,NetworkPrediction,MediaRouter,"
+    "DialMediaRouteProvider,WebTransport",
 )
 NO_BYPASS = "<-loopback>"
 """Proxy bypass rule that removes Chromium's implicit one: without it ``localhost``,
@@ -208,7 +213,11 @@ class WebEnvironment:
             ) from err
         if self._playwright is None:
             self._playwright = await async_playwright().start()
-        executable = chromium_executable()
+        # Chromium runs under a seccomp filter with no UDP socket (WebRTC, QUIC, mDNS).
+        executable = str(no_udp_launcher(
+            chromium_executable() or self._playwright.chromium.executable_path,
+            Path(tempfile.gettempdir()) / "ping-inspect-browser",
+        ))
         if self._dead_port is None:
             # Bound, never listening: connections to it are refused, and no one else can
             # take the port while we hold it.

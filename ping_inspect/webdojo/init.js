@@ -135,6 +135,23 @@
       return Promise.reject(new DOMException("Service workers are blocked", "SecurityError"));
     };
   }
+  // No peer-to-peer connections: WebRTC (STUN/TURN over UDP) and WebTransport (QUIC)
+  // would bypass the proxy. Each attempt is refused and reported (the browser also runs
+  // under a seccomp filter that gives it no UDP socket at all).
+  for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel",
+                      "RTCRtpSender", "RTCRtpReceiver", "RTCIceTransport", "RTCDtlsTransport",
+                      "RTCSctpTransport", "RTCIceCandidate", "WebTransport"]) {
+    if (!(name in window)) continue;
+    const refused = function (config) {
+      let servers = "";
+      try { servers = JSON.stringify((config && (config.iceServers || config)) || ""); } catch {}
+      report("__REFUSED_MESSAGE__" + name.toLowerCase() + ":" + servers);
+      throw new DOMException(name + " is blocked", "NotSupportedError");
+    };
+    try {
+      Object.defineProperty(window, name, {value: refused, writable: false, configurable: false});
+    } catch {}
+  }
   window.addEventListener("click", (event) => {
     const link = event.target instanceof Element && event.target.closest("a[href], area[href]");
     if (link) refuseScriptUrl(event, link.href);

@@ -28,6 +28,8 @@ from ping_inspect.webdojo.environment import current_environment, shutdown_envir
 from ping_inspect.webdojo.reference import element_id, scripted_output
 from ping_inspect.webdojo.task import webdojo_task
 
+from test_browser_udp import UdpListener  # noqa: E402  (the tests' own helper)
+
 pytestmark = [pytest.mark.security, pytest.mark.browser]
 
 SECRET = "canary secret"
@@ -99,10 +101,12 @@ def loopback_urls(port: int) -> dict[str, str]:
 
 def _js(text: str) -> str:
     """Script that survives the search engine's lower-casing (\\x escapes for capitals)."""
-    return text.replace("W", "\\x57").replace("S", "\\x53")
+    for capital in "WSRTCP":
+        text = text.replace(capital, f"\\u{ord(capital):04x}")
+    return text
 
 
-def attack_payload(port: int) -> tuple[str, dict[str, str]]:
+def attack_payload(port: int, udp_port: int) -> tuple[str, dict[str, str]]:
     """HTML for the search box, and the links in it by the text the agent clicks."""
     loopback = loopback_urls(port)
     remote = [f"http://{PRIVATE_ADDRESS}/private", f"http://{PUBLIC_ADDRESS}/public",
@@ -115,6 +119,10 @@ def attack_payload(port: int) -> tuple[str, dict[str, str]]:
         f"<img src=x onerror='fetch(`http://127.0.0.2:{port}/fetch`)'>"
         "<img src=x onerror='self[`navigat`+`or`][`serviceWorker`]"
         "[`register`](`/websites/canary-sw.js`)'>"
+        # WebRTC with a STUN server on the host's loopback (N19).
+        f"<img src=x onerror='const p=new self[`RTCPeerConnection`]({{iceServers:"
+        f"[{{urls:`stun:127.0.0.1:{udp_port}`}}]}});p.createDataChannel(`x`);"
+        "p.createOffer().then(o=>p.setLocalDescription(o))'>"
     )
     links = {
         "go-loopback-tab": f"http://localhost:{port}/link-tab",
@@ -162,10 +170,11 @@ def read_netlog(path: Path) -> list[tuple[str, dict]]:
 
 def test_a_scripted_webdojo_eval_reaches_no_host_service_by_any_route(
         canary, tmp_path, monkeypatch):
+    udp = UdpListener()
     netlog = tmp_path / "netlog.json"
     monkeypatch.setattr(webdojo_environment, "CHROMIUM_ARGS",
                         (*webdojo_environment.CHROMIUM_ARGS, f"--log-net-log={netlog}"))
-    payload, links = attack_payload(canary.port)
+    payload, links = attack_payload(canary.port, udp.port)
     steps = attack_plan(payload, links)
     observations: list[str] = []
 
@@ -181,7 +190,8 @@ def test_a_scripted_webdojo_eval_reaches_no_host_service_by_any_route(
     [log] = eval(task, model=model, sample_id=[SEARCH_SAMPLE], display="none",
                  log_dir=str(tmp_path / "logs"))
     # Nothing reached the canary, on any address, and no page showed its answer.
-    assert canary.hits == []
+    udp.close()
+    assert canary.hits == [] and udp.datagrams == []
     assert not any(SECRET in observation.lower() for observation in observations)
     assert log.status == "success", log.error
     [sample] = log.samples
@@ -203,6 +213,7 @@ def test_a_scripted_webdojo_eval_reaches_no_host_service_by_any_route(
     missing = {url for url in expected if url not in blocked}
     assert missing == set(), (missing, blocked)
     assert any(url.endswith("/websites/canary-sw.js") for url in blocked)  # service worker
+    assert any(url.startswith("rtcpeerconnection:") for url in blocked)  # WebRTC
     assert sample.metadata["blocked_requests"] >= len(expected) + 1
     assert {"file:", "chrome:", "view-source:", "data:", "javascript:"} <= set(
         record["WebDojoEpisode:blocked_hosts"])
