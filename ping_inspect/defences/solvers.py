@@ -111,6 +111,8 @@ def solver_prefix_arguments(
             )
         elif not isinstance(value, str):
             raise PrefixError(_not_text(name, value))
+        elif not value.strip():
+            raise PrefixError(f"{name} is empty: give the text, or leave {name} out.")
         else:
             checked[name] = value
     return checked["prefix"], checked["prefix_file"], checked["preset"]
@@ -221,8 +223,11 @@ def parse_defences(defences: str | list[str]) -> DefenceSet:
     """Parse ``"ptst+ping"`` (or a list) into a ``DefenceSet``, checking each name.
 
     Raises:
-        ArgumentError: an unknown name, or ``ping`` with ``suffix``.
+        ArgumentError: an unknown name, none at all, or ``ping`` with ``suffix``.
     """
+    if not defences or (isinstance(defences, str) and not defences.strip("+ ")):
+        raise ArgumentError(f"Argument defences={defences!r} names no defence: use none, "
+                            "ping, suffix, ptst, fewshot or guard, joined with + (e.g. ptst+ping).")
     try:
         names = DefenceSet.parse(defences)
     except ValueError as err:
