@@ -1,8 +1,11 @@
-"""Run the security suite and print, per area, the attacks tried, held, failed and skipped.
+"""Run the security suite and print, per kind of attack, the tests tried, held, failed, skipped.
 
-An area is a test file of ``tests/security`` (``test_sandbox_network.py``: sandbox network;
-``test_browser_fence.py``: browser fence); an attack is one test (one parameter case).
-Exits non-zero when any attack failed (or the suite could not run).
+The kinds are those of ATTACKS.md: sandbox, browser, bad input, judges and resume. A test
+file of ``tests/security`` belongs to the kind its name starts with
+(``test_sandbox_network.py``: sandbox); the resume attacks (``kill -9`` of a grid, a
+search, a fine-tuning run, a reproduction, then a rerun) are the resume tests of the main
+suite, run here too (``RESUME_TESTS``). An attack is one test (one parameter case). Exits
+non-zero when any attack failed (or the suite could not run).
 
     python benchmarks/security_report.py [-- extra pytest arguments]
 """
@@ -18,18 +21,39 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTCOMES = ("tried", "held", "failed", "skipped")
+KINDS = {"sandbox": "sandbox", "browser": "browser", "bad_input": "bad input",
+         "judges": "judges", "resume": "resume"}
+"""File name prefix (after ``test_``) -> kind."""
+RESUME_TESTS = [
+    "tests/test_compare.py::test_interrupted_grid_resumes_only_missing_and_failed_cells",
+    "tests/test_compare.py::test_a_crashed_grid_resumes_where_it_stopped",
+    "tests/test_optimize_inner.py::"
+    "test_search_killed_mid_round_resumes_and_its_logs_tell_the_story",
+    "tests/test_finetune.py::test_a_killed_run_resumes_from_its_last_checkpoint",
+    "tests/test_reproduce.py::"
+    "test_an_interrupted_run_resumes_training_and_exports_the_checkpoint_it_missed",
+]
+"""The resume attacks (E1-E3): these tests of the main suite, counted as kind ``resume``."""
 
 
 def area_of(classname: str, file: str | None) -> str:
-    """``tests/security/test_sandbox_network.py`` -> ``sandbox network``."""
-    stem = Path(file).stem if file else classname.rsplit(".", 1)[-1]
-    return stem.removeprefix("test_").replace("_", " ")
+    """The kind of a test: ``tests/security/test_sandbox_network.py`` -> ``sandbox``."""
+    path = Path(file) if file else Path(*classname.split("."))
+    if "security" not in path.parts:
+        return "resume"  # RESUME_TESTS, from the main suite
+    name = (path.stem if file else path.name).removeprefix("test_")
+    for prefix, kind in KINDS.items():
+        if name.startswith(prefix):
+            return kind
+    return name.replace("_", " ")
 
 
-def tally(junit: Path) -> dict[str, Counter[str]]:
-    """Per area: tests tried (not skipped), held (passed), failed (failures and errors)."""
+def tally(*junits: Path) -> dict[str, Counter[str]]:
+    """Per kind: tests tried (not skipped), held (passed), failed (failures and errors)."""
     areas: dict[str, Counter[str]] = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
+    cases = [c for junit in junits if junit.exists()
+             for c in ET.parse(junit).getroot().iter("testcase")]
+    for case in cases:
         area = area_of(case.get("classname", ""), case.get("file"))
         counts = areas.setdefault(area, Counter())
         if case.find("skipped") is not None:
@@ -44,7 +68,7 @@ def tally(junit: Path) -> dict[str, Counter[str]]:
 def table(areas: dict[str, Counter[str]]) -> str:
     """A Markdown table of the tallies, with a total row."""
     total: Counter[str] = Counter()
-    lines = ["| area | " + " | ".join(OUTCOMES) + " |", "|---" * (len(OUTCOMES) + 1) + "|"]
+    lines = ["| kind | " + " | ".join(OUTCOMES) + " |", "|---" * (len(OUTCOMES) + 1) + "|"]
     for area in sorted(areas):
         total.update(areas[area])
         lines.append(f"| {area} | " + " | ".join(str(areas[area][o]) for o in OUTCOMES) + " |")
@@ -54,18 +78,20 @@ def table(areas: dict[str, Counter[str]]) -> str:
 
 def main(extra: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        junit = Path(tmp) / "security.xml"
-        command = [sys.executable, "-m", "pytest", "-m", "security", "tests/security", "-q",
-                   "-p", "no:cacheprovider", f"--junitxml={junit}",
-                   "-o", "junit_family=xunit1", *extra]
-        done = subprocess.run(command, cwd=ROOT)
+        junit, resume = Path(tmp) / "security.xml", Path(tmp) / "resume.xml"
+        common = ["-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1", *extra]
+        done = subprocess.run([sys.executable, "-m", "pytest", "-m", "security",
+                               "tests/security", f"--junitxml={junit}", *common], cwd=ROOT)
+        resumed = subprocess.run([sys.executable, "-m", "pytest", *RESUME_TESTS,
+                                  f"--junitxml={resume}", *common], cwd=ROOT)
         if not junit.exists():
             print("The security suite did not run.", file=sys.stderr)
             return done.returncode or 1
-        areas = tally(junit)
+        areas = tally(junit, resume)
     print(table(areas))
     failed = sum(c["failed"] for c in areas.values())
-    return 1 if failed or done.returncode not in (0, 5) else 0
+    codes = (done.returncode, resumed.returncode)
+    return 1 if failed or any(code not in (0, 5) for code in codes) else 0
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ from ping_inspect.sandbox.bwrap import (
     runtime_files,
     sandbox_user,
 )
-from ping_inspect.sandbox.seccomp import filter_fd
 from ping_inspect.sandbox.fence import (
     SampleCgroup,
     detect_cgroups,
@@ -68,6 +67,7 @@ from ping_inspect.sandbox.reads import (
     NotRegularFileError,
     read_beneath,
 )
+from ping_inspect.sandbox.seccomp import filter_fd
 
 IMAGES = {"base": "ping_inspect.sandbox.image:base_image"}
 """Image names and the ``module:function`` that returns each spec (a benchmark names its

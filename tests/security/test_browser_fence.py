@@ -21,14 +21,13 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval
 from inspect_ai.model import get_model
+from test_browser_udp import UdpListener  # noqa: E402  (the tests' own helper)
 
 from ping_inspect.webdojo import environment as webdojo_environment
 from ping_inspect.webdojo.dataset import webdojo_root
 from ping_inspect.webdojo.environment import current_environment, shutdown_environment
 from ping_inspect.webdojo.reference import element_id, scripted_output
 from ping_inspect.webdojo.task import webdojo_task
-
-from test_browser_udp import UdpListener  # noqa: E402  (the tests' own helper)
 
 pytestmark = [pytest.mark.security, pytest.mark.browser]
 

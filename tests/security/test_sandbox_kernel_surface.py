@@ -18,7 +18,8 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 def call(name, number, *args):
     ret = libc.syscall(number, *[ctypes.c_long(a) for a in args])
-    print(name, ret, errno.errorcode.get(ctypes.get_errno(), ctypes.get_errno()) if ret < 0 else "OK")
+    code = ctypes.get_errno()
+    print(name, ret, errno.errorcode.get(code, code) if ret < 0 else "OK")
 params = ctypes.create_string_buffer(120)
 call("unshare_user", 272, 0x10000000)
 call("unshare_user_ns", 272, 0x10000000 | 0x00020000)
