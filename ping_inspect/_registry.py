@@ -8,6 +8,7 @@ transformers or playwright at import time (the heavy parts load inside factories
 from ping_inspect.agentharm.task import agentharm_task
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.defences.solvers import defend, fewshot, guard, no_defence, ping, ptst, suffix
+from ping_inspect.exit_status import FailedRunsExitNonZero
 from ping_inspect.humaneval.scorer import humaneval_scorer
 from ping_inspect.humaneval.task import humaneval_task
 from ping_inspect.judges.scoring import refusal, success_judge
