@@ -27,6 +27,8 @@ class ReportFiles:
     """(path, why) of the logs that could not be read, and were left out."""
     other: list[OtherLog] = field(default_factory=list)
     """Logs of tasks that are not benchmarks, listed apart."""
+    rows: int = 0
+    """Rows of the summary (0: no readable benchmark log, the report is empty)."""
 
 
 def default_out_dir(log_dir: str | Path) -> Path:
@@ -71,7 +73,7 @@ def build_report(log_dir: str | Path, out_dir: str | Path | None = None,
 
         plots = tradeoff_plot(rows, out, PLOT_STEM)
     files = ReportFiles(out / REPORT_MD, out / SUMMARY_CSV, out / PAIRED_CSV, plots,
-                        found.skipped, found.other)
+                        found.skipped, found.other, len(rows))
     write_summary_csv(rows, files.summary_csv, out)
     write_paired_csv(paired, files.paired_csv)
     plot_name = plots[0].name if plots else None

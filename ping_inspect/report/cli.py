@@ -36,4 +36,8 @@ def run(args: argparse.Namespace) -> int:
     for plot in files.plots:
         print(f"Plot: {plot}")
     print(f"Transcripts: inspect view --log-dir {args.log_dir}")
+    if not files.rows and not files.other:
+        print(f"error: no readable log of a benchmark in {args.log_dir}: the report is empty.",
+              file=sys.stderr)
+        return 1
     return 0

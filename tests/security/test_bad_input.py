@@ -106,3 +106,16 @@ def test_a_preset_with_a_prefix_file_is_an_error(tmp_path) -> None:  # C13
 def test_a_bad_task_argument_is_an_error(build, words: str) -> None:
     with pytest.raises(ArgumentError, match=words):
         build()
+
+
+def test_a_report_of_no_readable_log_names_the_file_and_exits_non_zero(
+        tmp_path, capsys) -> None:  # C29
+    import argparse
+
+    from ping_inspect.report.cli import run
+
+    (tmp_path / "random.eval").write_bytes(os.urandom(2048))
+    code = run(argparse.Namespace(log_dir=str(tmp_path), out=None, no_plot=True))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "random.eval" in err and "the report is empty" in err
