@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from ping_inspect.webdojo import environment as webdojo_environment
 from ping_inspect.webdojo.dataset import webdojo_root
 from ping_inspect.webdojo.environment import current_environment, shutdown_environment
 
@@ -79,6 +80,24 @@ async def test_webrtc_sends_nothing_and_is_counted(udp):
             except Exception as err:  # refused there too, or failed without a socket
                 assert "blocked" in str(err) or "RTC" in str(err), err
             await asyncio.sleep(1)
+    finally:
+        await shutdown_environment()
+    assert udp.datagrams == []
+
+
+async def test_the_udp_filter_alone_stops_webrtc(udp, monkeypatch):
+    """Without the init script's refusal, the page's WebRTC runs and still sends nothing.
+
+    (Without the filter too, the same page sends STUN datagrams to the listener.)
+    """
+    full = webdojo_environment.init_script
+    monkeypatch.setattr(webdojo_environment, "init_script", lambda seed: full(seed).replace(
+        '"RTCPeerConnection", "webkitRTCPeerConnection"', '"NoSuchName"'))
+    environment = current_environment()
+    try:
+        async with environment.session(webdojo_root() / "websites", seed=1) as session:
+            await session.open("mail/")
+            assert await session.page.evaluate(webrtc_script(udp.port)) > 0  # an offer made
     finally:
         await shutdown_environment()
     assert udp.datagrams == []
