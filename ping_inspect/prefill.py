@@ -74,9 +74,9 @@ class Capability:
 PROBED_APIS = {"openai-api", "llama-cpp-python", "ollama"}
 _PROBED: dict[str, Capability] = {}
 PROBE_QUESTION = "What is the capital of France? Answer in one word."
-PROBE_PREFIX = "The capital of France is Pa"
-"""A prefix that stops inside a word: a server that continues it writes "ris"; one that
-closes the turn starts a reply of its own."""
+PROBE_PREFIX = "The capital of France is"
+"""A server that continues it writes " Paris" within 4 tokens; one that closes the turn
+starts a reply of its own (4 tokens are too few to repeat the prefix and answer)."""
 
 
 def prefill_capability(model: Model | str) -> Capability:
@@ -131,12 +131,12 @@ async def probe_continuation(model: Model) -> Capability:
         return known
     output = await model.generate(
         [ChatMessageUser(content=PROBE_QUESTION), ChatMessageAssistant(content=PROBE_PREFIX)],
-        config=GenerateConfig(temperature=GREEDY_TEMPERATURE, max_tokens=6),
+        config=GenerateConfig(temperature=GREEDY_TEMPERATURE, max_tokens=4),
     )
     text = output.completion
     echoes = text.startswith(PROBE_PREFIX)
     continuation = text[len(PROBE_PREFIX):] if echoes else text
-    if not continuation.lower().startswith("ris"):
+    if not (continuation[:1].isspace() and "paris" in continuation.lower()):
         raise PrefillError(
             f"native prefill was asked for {model}, but its server closed the assistant "
             f"turn: asked to continue {PROBE_PREFIX!r} it answered {text[:60]!r}. Leave "
@@ -152,12 +152,19 @@ async def probe_continuation(model: Model) -> Capability:
 
 def continuation_only(output: ModelOutput, prefix: str, model: Model | str) -> ModelOutput:
     """Drop the prefix a server echoes at the start of a continued turn (llama-server)."""
-    if not prefix or not prefill_capability(model).echoes_prefix:
+    if not prefill_capability(model).echoes_prefix:
         return output
+    return strip_echoed_prefix(output, prefix)
+
+
+def strip_echoed_prefix(output: ModelOutput, prefix: str) -> ModelOutput:
+    """Return ``output`` with a leading copy of ``prefix`` removed from each choice's text."""
     for choice in output.choices:
-        content = choice.message.content
-        if isinstance(content, str) and content.startswith(prefix):
-            choice.message = choice.message.model_copy(update={"content": content[len(prefix):]})
+        text = choice.message.text
+        if prefix and text.startswith(prefix):
+            choice.message = choice.message.model_copy(update={"content": text[len(prefix):]})
+    if output.choices:
+        output.completion = output.choices[0].message.text  # a field of its own
     return output
 
 

@@ -20,6 +20,7 @@ models, so both engines read the same prompt.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from ping_inspect.models.llama_server import (
     find_llama_server,
     start_llama_server,
 )
+from ping_inspect.prefill import strip_echoed_prefix
 
 DEFAULT_MAX_TOKENS = 512
 """New tokens per request when the task sets none (as ``transformers/``)."""
@@ -58,6 +60,9 @@ MODEL_ARGS = {
 }
 
 _SMOLLM2 = "smollm2"
+
+SERVER_ARGS_ENV = "PING_INSPECT_LLAMA_SERVER_ARGS"
+"""Arguments added to every llama-server this provider starts (before ``-M server_args``)."""
 
 OpenAICompatibleAPI: Any = openai_compatible_api()
 
@@ -115,7 +120,8 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
             threads=int(model_args["threads"]) if model_args.get("threads") else None,
             ctx=int(model_args.get("ctx") or ctx_per_slot * self.slots),
             chat_template=chat_template_for(gguf, model_args.get("chat_template")),
-            extra_args=str(model_args.get("server_args") or "").split(),
+            extra_args=(os.environ.get(SERVER_ARGS_ENV, "").split()
+                        + str(model_args.get("server_args") or "").split()),
             timeout=float(model_args.get("timeout", 120)),
         )
 
@@ -133,7 +139,7 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
         if isinstance(output, ModelOutput) and input and isinstance(
             input[-1], ChatMessageAssistant
         ):
-            output = continuation_only(output, input[-1].text)
+            output = strip_echoed_prefix(output, input[-1].text)
         return (output, call) if call is not None else output
 
     def should_retry(self, ex: BaseException) -> Any:
@@ -206,14 +212,3 @@ def gguf_chat_template(gguf: Path) -> str | None:
     if field is None:
         return None
     return bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
-
-
-def continuation_only(output: ModelOutput, prefix: str) -> ModelOutput:
-    """Drop the prefix llama-server echoes at the start of a continued turn."""
-    for choice in output.choices:
-        message = choice.message
-        if prefix and isinstance(message.content, str) and message.content.startswith(prefix):
-            choice.message = message.model_copy(
-                update={"content": message.content[len(prefix):]}
-            )
-    return output
