@@ -88,8 +88,8 @@ def prefill_capability(model: Model | str) -> Capability:
     Returns:
         The capability, with the reason shown to users when it cannot continue.
     """
-    if str(model) in _PROBED:
-        return _PROBED[str(model)]
+    if _probe_key(model) in _PROBED:
+        return _PROBED[_probe_key(model)]
     name = ModelName(model)
     api, model_name = name.api, name.name
     if api == "anthropic":
@@ -146,8 +146,14 @@ async def probe_continuation(model: Model) -> Capability:
         True, ModelName(model).api, f"{model}'s server continued the probe turn "
         f"({PROBE_PREFIX!r} -> {continuation[:12]!r})", echoes_prefix=echoes,
     )
-    _PROBED[str(model)] = capability
+    _PROBED[_probe_key(model)] = capability
     return capability
+
+
+def _probe_key(model: Model | str) -> str:
+    # The same model name can stand for different servers: the probe is per server.
+    base_url = getattr(getattr(model, "api", None), "base_url", None)
+    return f"{model}@{base_url}"
 
 
 def continuation_only(output: ModelOutput, prefix: str, model: Model | str) -> ModelOutput:

@@ -26,7 +26,13 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolInfo, ToolParam, ToolParams
 
 from ping_inspect.models.llama_server import LlamaServerError, find_llama_server
-from ping_inspect.prefill import PrefillMode, model_turn, prefill_capability
+from ping_inspect.prefill import (
+    PrefillError,
+    PrefillMode,
+    model_turn,
+    prefill_capability,
+    probe_continuation,
+)
 
 try:
     find_llama_server()
@@ -150,3 +156,29 @@ def test_a_missing_binary_names_the_install_step(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with pytest.raises(LlamaServerError, match="bash scripts/install.sh"):
         find_llama_server()
+
+
+def openai_api(served: Model) -> Model:
+    return get_model("openai-api/llamaserver/smollm2", memoize=False,
+                     base_url=str(served.api.base_url), api_key="none")  # type: ignore[attr-defined]
+
+
+async def test_an_openai_api_server_that_continues_passes_the_probe(model: Model) -> None:
+    client = openai_api(model)
+    assert not prefill_capability(client).continues  # by name it would get user_suffix
+    capability = await probe_continuation(client)
+    assert capability.continues and capability.echoes_prefix
+    turn, _ = await model_turn(client, CAPITAL[:1], prefix="The capital of France is",
+                               mode="native", config=GREEDY)
+    assert turn.mode == PrefillMode.NATIVE
+    assert "paris" in turn.continuation.lower()
+    assert not turn.continuation.startswith("The capital")
+
+
+async def test_a_server_that_closes_the_turn_fails_the_probe() -> None:
+    closing = llamacpp(slots=1, ctx=1024, server_args="--no-prefill-assistant")
+    try:
+        with pytest.raises(PrefillError, match="closed the assistant turn"):
+            await probe_continuation(openai_api(closing))
+    finally:
+        closing.api.close()
