@@ -10,6 +10,13 @@ through Inspect, which its batcher groups into batches. The plain loop calls
     python benchmarks/local_throughput.py --requests 64 --batch-size 32 --max-tokens 128
     python benchmarks/local_throughput.py --page-tokens 1100 --batch-size 4   # WebDojo-like
 
+    python benchmarks/local_throughput.py --engines --page-tokens 1100   # llamacpp vs transformers
+
+With ``--engines`` it compares the two local engines instead, in one run on the same
+prompts: ``transformers/`` and ``llamacpp/`` (llama-server on the same model's GGUF), on
+cold single-turn prompts (each with its own page) and on the agent workload (episodes of
+``--turns`` turns, each turn re-sending the episode's history plus a new observation).
+
 Prints a table (tokens/s over --repeats runs of each side, alternating which goes first)
 and the ratio provider / plain (target: at least 0.9): the median of the per-repeat
 ratios, which holds up best on a machine shared with other work, and best against best.
@@ -107,6 +114,75 @@ def plain_run(model: Model, texts: list[str], batch: int, max_tokens: int) -> tu
     return tokens, time.perf_counter() - started
 
 
+def cold_prompts(n: int, page_tokens: int) -> list[str]:
+    """Single-turn prompts, each with a page of its own (no prefix shared between them)."""
+    lines = max(page_tokens // 20, 1)
+    return [
+        "Page:\n" + "".join(PAGE_LINE.format(i=1000 * r + i) for i in range(lines))
+        + f"\nWhich item would you click to buy fruit? (request {r})"
+        for r in range(n)
+    ]
+
+
+async def single_turns(model: Model, texts: list[str], max_tokens: int) -> tuple[int, float]:
+    return await provider_run(model, texts, max_tokens)
+
+
+async def agent_episodes(
+    model: Model, pages: list[str], turns: int, max_tokens: int
+) -> tuple[int, float]:
+    """Concurrent episodes; each turn sends the whole history and a new observation."""
+    from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+
+    config = GenerateConfig(max_tokens=max_tokens, temperature=0)
+    system = ChatMessageSystem(content="You are a web agent. Answer with one action.")
+
+    async def episode(page: str) -> int:
+        history: list = [system, ChatMessageUser(content=page)]
+        tokens = 0
+        for turn in range(turns):
+            output = await model.generate(history, config=config)
+            tokens += output.usage.output_tokens if output.usage else 0
+            history += [output.message, ChatMessageUser(content=f"Step {turn + 1}: the "
+                        "page changed; item list as before. Next action?")]
+        return tokens
+
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(episode(p) for p in pages))
+    return sum(counts), time.perf_counter() - started
+
+
+def compare_engines(args: argparse.Namespace) -> None:
+    """Time transformers/ and llamacpp/ on the same prompts, in one run."""
+    engines = {
+        "transformers": get_model(f"transformers/{args.model}", batch_size=args.batch_size),
+        "llamacpp": get_model(f"llamacpp/{args.model}", slots=args.batch_size,
+                              threads=args.threads),
+    }
+    cold = cold_prompts(args.requests, args.page_tokens)
+    pages = cold_prompts(args.episodes, args.page_tokens)
+    rows: dict[tuple[str, str], tuple[int, float]] = {}
+    for name, model in engines.items():
+        asyncio.run(single_turns(model, ["Say hi."] * 2, 4))  # warm up (no shared prefix)
+        rows[(name, "cold single-turn")] = asyncio.run(
+            single_turns(model, cold, args.max_tokens))
+        rows[(name, "agent multi-turn")] = asyncio.run(
+            agent_episodes(model, pages, args.turns, args.max_tokens))
+        model.api.close()
+    print(f"model={args.model} requests={args.requests} episodes={args.episodes}x"
+          f"{args.turns} turns page_tokens~{args.page_tokens} max_new_tokens={args.max_tokens}"
+          f" slots/batch={args.batch_size}")
+    print("| engine | workload | tokens | wall s | tokens/s | llamacpp/transformers |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for workload in ("cold single-turn", "agent multi-turn"):
+        base = rows[("transformers", workload)]
+        for name in engines:
+            tokens, seconds = rows[(name, workload)]
+            ratio = (tokens / seconds) / (base[0] / base[1])
+            print(f"| {name} | {workload} | {tokens} | {seconds:.1f} | "
+                  f"{tokens / seconds:.1f} | {ratio:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="smollm2", help="smollm2, a folder or a cached id")
@@ -118,7 +194,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--page-tokens", type=int, default=0,
                         help="prepend a page of about this many tokens to every prompt")
+    parser.add_argument("--engines", action="store_true",
+                        help="compare llamacpp/ and transformers/ instead")
+    parser.add_argument("--episodes", type=int, default=4)
+    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="llama-server threads")
     args = parser.parse_args()
+    if args.engines:
+        compare_engines(args)
+        return
     import torch
 
     model_args = {"batch_size": args.batch_size, "dtype": args.dtype, "device": args.device}

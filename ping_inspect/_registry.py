@@ -13,7 +13,7 @@ from ping_inspect.humaneval.scorer import humaneval_scorer
 from ping_inspect.humaneval.task import humaneval_task
 from ping_inspect.judges.scoring import refusal, success_judge
 from ping_inspect.models.ping_provider import ping as ping_model
-from ping_inspect.models.provider import transformers
+from ping_inspect.models.provider import llamacpp, transformers
 from ping_inspect.nearmiss.scorer import nearmiss_scorer
 from ping_inspect.nearmiss.task import nearmiss_task
 from ping_inspect.optimize.task import ping_optimize

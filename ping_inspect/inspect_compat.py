@@ -23,12 +23,21 @@ try:
 except ImportError:
     sample_active = None  # type: ignore[assignment]
 
+
+def openai_compatible_api() -> type:
+    """Inspect's OpenAI-compatible provider class (imported on use: it loads the openai SDK)."""
+    from inspect_ai.model._providers.openai_compatible import OpenAICompatibleAPI
+
+    return OpenAICompatibleAPI
+
+
 __all__ = [
     "MODEL_INFO_LOOKUP_API_KEY",
     "PrerequisiteError",
     "active_generate_config",
     "active_model",
     "load_task_spec",
+    "openai_compatible_api",
     "registry_lookup",
     "sample_active",
 ]

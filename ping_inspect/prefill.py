@@ -48,7 +48,7 @@ class PrefillError(ValueError):
 
 
 # Providers whose chat endpoint continues a trailing assistant message.
-_CONTINUING_APIS = {"vllm", "sglang", "sagemaker", "transformers", "mockllm"}
+_CONTINUING_APIS = {"vllm", "sglang", "sagemaker", "transformers", "llamacpp", "mockllm"}
 # openai-api/<service>/... servers that continue when asked to through extra_body.
 _CONTINUING_OPENAI_SERVICES = {"vllm", "sglang"}
 _CONTINUE_EXTRA_BODY = {"continue_final_message": True, "add_generation_prompt": False}
@@ -65,6 +65,18 @@ class Capability:
     reason: str
     extra_body: dict[str, Any] | None = None
     strip_trailing_whitespace: bool = False
+    echoes_prefix: bool = False
+    """The server returns the prefix before its continuation (llama-server does)."""
+
+
+# OpenAI-compatible providers whose server may continue a turn (llama.cpp's server,
+# Ollama, llama-cpp-python): native once the user says so and one request shows it.
+PROBED_APIS = {"openai-api", "llama-cpp-python", "ollama"}
+_PROBED: dict[str, Capability] = {}
+PROBE_QUESTION = "What is the capital of France? Answer in one word."
+PROBE_PREFIX = "The capital of France is"
+"""A server that continues it writes " Paris" within 4 tokens; one that closes the turn
+starts a reply of its own (4 tokens are too few to repeat the prefix and answer)."""
 
 
 def prefill_capability(model: Model | str) -> Capability:
@@ -76,6 +88,8 @@ def prefill_capability(model: Model | str) -> Capability:
     Returns:
         The capability, with the reason shown to users when it cannot continue.
     """
+    if _probe_key(model) in _PROBED:
+        return _PROBED[_probe_key(model)]
     name = ModelName(model)
     api, model_name = name.api, name.name
     if api == "anthropic":
@@ -100,6 +114,64 @@ def prefill_capability(model: Model | str) -> Capability:
             "use --model transformers/<model> for true continuation",
         )
     return Capability(False, api, f"{api} cannot continue an assistant turn")
+
+
+async def probe_continuation(model: Model) -> Capability:
+    """Check with one greedy request that ``model``'s server continues a prefilled turn.
+
+    Asked for by the user (``-M prefill=native`` on a ``ping/`` model, ``mode=native`` on
+    the ``ping`` solver) for an OpenAI-compatible server that is not known to continue.
+    The answer is kept for the run, so the log's mode is what the server did.
+
+    Raises:
+        PrefillError: the server closed the turn (it answered afresh).
+    """
+    known = prefill_capability(model)
+    if known.continues or ModelName(model).api not in PROBED_APIS:
+        return known
+    output = await model.generate(
+        [ChatMessageUser(content=PROBE_QUESTION), ChatMessageAssistant(content=PROBE_PREFIX)],
+        config=GenerateConfig(temperature=GREEDY_TEMPERATURE, max_tokens=4),
+    )
+    text = output.completion
+    echoes = text.startswith(PROBE_PREFIX)
+    continuation = text[len(PROBE_PREFIX):] if echoes else text
+    if not (continuation[:1].isspace() and "paris" in continuation.lower()):
+        raise PrefillError(
+            f"native prefill was asked for {model}, but its server closed the assistant "
+            f"turn: asked to continue {PROBE_PREFIX!r} it answered {text[:60]!r}. Leave "
+            "the mode to auto (the prefix then goes at the end of the user's message)."
+        )
+    capability = Capability(
+        True, ModelName(model).api, f"{model}'s server continued the probe turn "
+        f"({PROBE_PREFIX!r} -> {continuation[:12]!r})", echoes_prefix=echoes,
+    )
+    _PROBED[_probe_key(model)] = capability
+    return capability
+
+
+def _probe_key(model: Model | str) -> str:
+    # The same model name can stand for different servers: the probe is per server.
+    base_url = getattr(getattr(model, "api", None), "base_url", None)
+    return f"{model}@{base_url}"
+
+
+def continuation_only(output: ModelOutput, prefix: str, model: Model | str) -> ModelOutput:
+    """Drop the prefix a server echoes at the start of a continued turn (llama-server)."""
+    if not prefill_capability(model).echoes_prefix:
+        return output
+    return strip_echoed_prefix(output, prefix)
+
+
+def strip_echoed_prefix(output: ModelOutput, prefix: str) -> ModelOutput:
+    """Return ``output`` with a leading copy of ``prefix`` removed from each choice's text."""
+    for choice in output.choices:
+        text = choice.message.text
+        if prefix and text.startswith(prefix):
+            choice.message = choice.message.model_copy(update={"content": text[len(prefix):]})
+    if output.choices:
+        output.completion = output.choices[0].message.text  # a field of its own
+    return output
 
 
 def _anthropic_capability(model_name: str) -> Capability:
@@ -398,10 +470,14 @@ async def model_turn(
         of the prefix and the temperature apart. A ``ping/`` model that injected its own
         prefix keeps its record (and the message its own words).
     """
+    if prefix and mode == PrefillMode.NATIVE:
+        await probe_continuation(model)
     prepared = prepare_turn(model, messages, prefix, mode, config)
     output = await model.generate(
         prepared.request, tools=tools or [], tool_choice=tool_choice, config=prepared.config
     )
+    if prepared.mode == PrefillMode.NATIVE:
+        output = continuation_only(output, prepared.prefix, model)
     turn = Turn(prepared.prefix, output.completion, prepared.mode, output, prepared.decoding,
                 prepared.placement)
     earlier = TurnRecord.of(output.message)

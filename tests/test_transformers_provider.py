@@ -296,8 +296,21 @@ async def test_hidden_states_of_the_last_prompt_token(tiny_model: Path) -> None:
     assert abs(states - expected).max() <= 0.01 * abs(expected).max()
 
 
+async def test_chatml_without_tools_gets_the_shared_tools_template(tiny_model: Path) -> None:
+    model = tiny(tiny_model)
+    tool = ToolInfo(name="click", description="Click an element.", parameters=ToolParams())
+    assert model.api._tool_schemas([tool])  # type: ignore[attr-defined]
+    prompt = model.api.tokenizer.apply_chat_template(  # type: ignore[attr-defined]
+        [{"role": "user", "content": "hi"}], tools=[{"type": "function", "function": {
+            "name": "click", "description": "d", "parameters": {}}}], tokenize=False)
+    assert "<tools>" in prompt and '"click"' in prompt
+
+
 async def test_tools_need_a_template_that_renders_them(tiny_model: Path) -> None:
     model = tiny(tiny_model)
+    model.api.tokenizer.chat_template = (  # type: ignore[attr-defined]
+        "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    )
     tool = ToolInfo(name="click", description="Click an element.", parameters=ToolParams())
     with pytest.raises(LocalModelError, match="without tools"):
         await model.generate("hi", tools=[tool])

@@ -45,7 +45,7 @@ from ping_inspect.contracts import (
 from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, format_block
 from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
 from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
-from ping_inspect.prefill import decoding_config, resolve_mode
+from ping_inspect.prefill import decoding_config, probe_continuation, resolve_mode
 
 
 class PrefixError(ArgumentError):
@@ -292,6 +292,8 @@ def defend(
         if text is not None:
             _check_not_prefixed_twice(names)
             # Fail before any work when native delivery is impossible for this model.
+            if mode == PrefillMode.NATIVE:
+                await probe_continuation(get_model())  # a server the user says continues
             state.metadata[PREFILL_MODE] = str(resolve_mode(get_model(), mode))
         state.metadata.update({DEFENCE: names.label, PREFIX: text})
         addenda = [PTST_BLOCK] if "ptst" in names else []

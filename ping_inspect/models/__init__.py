@@ -4,5 +4,6 @@ Importing this package is light; torch and transformers load only when a model d
 """
 
 # Its public modules (kept unimported here, so that importing the package stays light).
-__all__ = ["batching", "cli", "generation", "hidden_states", "loading", "ping_provider",
+__all__ = ["batching", "cli", "generation", "hidden_states", "llama_server", "llamacpp_api",
+           "loading", "ping_provider",
            "provider", "smollm2", "transformers_api"]

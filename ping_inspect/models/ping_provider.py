@@ -9,7 +9,9 @@ the backend can continue a turn, else appended to the message the model answers)
     inspect eval my_task.py --model ping/openai/gpt-4o-mini -M prefix_file=prefix.txt
 
 ``-M prefix=...``, ``-M prefix_file=...`` or ``-M preset=...`` chooses the prefix (one of
-them is required), ``-M mode=auto|native|user_suffix`` its delivery; every other ``-M``
+them is required), ``-M mode=auto|native|user_suffix`` its delivery (``-M prefill=native``
+says that an OpenAI-compatible inner server continues a turn: one probe request checks it
+before the first call); every other ``-M``
 goes to the inner model.
 
 What the agent and the scorers see is the model's own words: the returned output holds
@@ -40,6 +42,7 @@ from inspect_ai.model import (
     Model,
     ModelAPI,
     ModelCall,
+    ModelName,
     ModelOutput,
     ModelUsage,
     get_model,
@@ -47,12 +50,15 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from ping_inspect.contracts import REQUESTED_MODES, RequestedMode, TurnRecord
+from ping_inspect.contracts import REQUESTED_MODES, PrefillMode, RequestedMode, TurnRecord
 from ping_inspect.defences.presets import PRESETS
 from ping_inspect.defences.solvers import PrefixError, load_prefix
 from ping_inspect.prefill import (
+    PROBED_APIS,
+    continuation_only,
     prefill_capability,
     prepare_turn,
+    probe_continuation,
     resolve_mode,
     with_past_prefixes,
 )
@@ -99,12 +105,17 @@ class PingModelAPI(ModelAPI):
         """
         config = config or GenerateConfig()
         super().__init__(model_name, base_url=base_url, api_key=api_key, config=config)
-        ours = {k: model_args.pop(k) for k in (*PREFIX_ARGUMENTS, "mode") if k in model_args}
+        ours = {k: model_args.pop(k) for k in (*PREFIX_ARGUMENTS, "mode", "prefill")
+                if k in model_args}
         self.prefix, self.prefix_source = ping_prefix(ours)
-        self.mode = _mode(ours.get("mode", "auto"))
+        # -M prefill=native: the user says the inner server continues a turn.
+        self.mode = _mode(ours.get("prefill") or ours.get("mode", "auto"))
         self.inner = inner_model(model_name, base_url, api_key, config, model_args)
-        # Fail now, not on the first sample, when the provider cannot continue a turn.
-        self.resolved_mode = resolve_mode(self.inner, self.mode)
+        self.probe_first = (self.mode == PrefillMode.NATIVE
+                            and ModelName(self.inner).api in PROBED_APIS)
+        if not self.probe_first:
+            # Fail now, not on the first sample, when the provider cannot continue a turn.
+            self.resolved_mode = resolve_mode(self.inner, self.mode)
 
     async def generate(
         self,
@@ -114,6 +125,8 @@ class PingModelAPI(ModelAPI):
         config: GenerateConfig,
     ) -> ModelOutput | tuple[ModelOutput | Exception, ModelCall]:
         """Ask the inner model for the turn with the prefix applied; return its own words."""
+        if self.probe_first:
+            await probe_continuation(self.inner)  # kept for the run: one request
         prepared = prepare_turn(
             self.inner, with_past_prefixes(input), self.prefix, self.mode, config
         )
@@ -122,6 +135,7 @@ class PingModelAPI(ModelAPI):
         )
         output, call = result if isinstance(result, tuple) else (result, None)
         if isinstance(output, ModelOutput):
+            output = continuation_only(output, prepared.prefix, self.inner)
             record = prepared.record(output.completion)
             record.prefix_source = self.prefix_source
             _attach(output, record)

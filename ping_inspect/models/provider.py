@@ -1,4 +1,4 @@
-"""Registers the ``transformers/`` model API with Inspect, without importing torch.
+"""Registers the ``transformers/`` and ``llamacpp/`` model APIs, without importing them.
 
 ``--model transformers/smollm2`` (the embedded model), ``--model transformers//abs/folder``
 or ``--model transformers/<cached-hub-id>``. The implementation, and with it torch and
@@ -27,3 +27,11 @@ def transformers() -> type[ModelAPI]:
     from ping_inspect.models.transformers_api import TransformersAPI
 
     return TransformersAPI
+
+
+@modelapi(name="llamacpp")
+def llamacpp() -> type[ModelAPI]:
+    """Return the llama.cpp server model API (imported on first use)."""
+    from ping_inspect.models.llamacpp_api import LlamaCppAPI
+
+    return LlamaCppAPI

@@ -27,6 +27,7 @@ from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
 
 from ping_inspect.inspect_compat import MODEL_INFO_LOOKUP_API_KEY
 from ping_inspect.models.batching import RequestBatcher
+from ping_inspect.models.chat_templates import needs_tools_template, tools_template
 from ping_inspect.models.generation import BatchGenerator, Generated, GenerationSettings
 from ping_inspect.models.hidden_states import HIDDEN_STATES_KEY
 from ping_inspect.models.loading import (
@@ -197,6 +198,9 @@ class TransformersAPI(ModelAPI):
         if not tools:
             return None
         if self._renders_tools is None:
+            if needs_tools_template(self.tokenizer.chat_template):
+                # The same tool rendering as llamacpp/ (identical without tools).
+                self.tokenizer.chat_template = tools_template()
             self._renders_tools = template_renders_tools(self.tokenizer)
         if not self._renders_tools:
             raise LocalModelError(

@@ -1,0 +1,240 @@
+"""A managed llama.cpp ``llama-server``: found, started on a free local port, stopped.
+
+The server is the fast local engine of the ``llamacpp/`` provider. It is a child of the
+Python process that starts it, in its own process group, and dies with it: stopped by
+``LlamaServer.stop`` (the provider's close at the end of an eval), by an ``atexit`` hook
+(Ctrl-C, an exception) and, if the parent is killed outright, by the kernel
+(``PR_SET_PDEATHSIG``), so no server outlives its run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LLAMA_SERVER_ENV = "PING_INSPECT_LLAMA_SERVER"
+"""Environment variable naming a llama-server binary to use instead of the cached build."""
+
+LLAMA_CPP_PYTHON_VERSION = "0.3.36"
+"""The llama-cpp-python sdist whose vendored llama.cpp the install script builds."""
+
+INSTALL_STEP = "bash scripts/install.sh"
+
+GGUF_MAGIC = b"GGUF"
+
+_PR_SET_PDEATHSIG = 1
+
+
+class LlamaServerError(RuntimeError):
+    """llama-server cannot be found, cannot start, or stopped while in use."""
+
+
+def cached_binary() -> Path:
+    """Where ``scripts/install-llama-server.sh`` puts the binary."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (Path(base) / "ping-inspect" / "llama-server"
+            / f"llama-cpp-python-{LLAMA_CPP_PYTHON_VERSION}" / "llama-server")
+
+
+def find_llama_server() -> Path:
+    """Return the llama-server binary: ``$PING_INSPECT_LLAMA_SERVER``, else the cached build.
+
+    Raises:
+        LlamaServerError: neither exists (the message names the install step).
+    """
+    override = os.environ.get(LLAMA_SERVER_ENV)
+    if override:
+        path = Path(override).expanduser()
+        resolved = path if path.is_file() else shutil.which(override)
+        if not resolved or not os.access(resolved, os.X_OK):
+            raise LlamaServerError(
+                f"{LLAMA_SERVER_ENV}={override} is not an executable llama-server."
+            )
+        return Path(resolved)
+    binary = cached_binary()
+    if binary.is_file() and os.access(binary, os.X_OK):
+        return binary
+    raise LlamaServerError(
+        f"llama.cpp's llama-server is not installed (looked for {binary}). Build it with "
+        f"`{INSTALL_STEP}` (about 5 minutes on 2 cores), or point {LLAMA_SERVER_ENV} at a "
+        "llama-server binary."
+    )
+
+
+def check_gguf(path: Path) -> Path:
+    """Return ``path`` if it is a GGUF file, else raise one clear error."""
+    if not path.is_file():
+        raise LlamaServerError(f"No GGUF file at {path}.")
+    with path.open("rb") as handle:
+        if handle.read(4) != GGUF_MAGIC:
+            raise LlamaServerError(
+                f"{path} is not a GGUF file (llamacpp/ serves GGUF models; convert a "
+                "transformers folder with llama.cpp's convert_hf_to_gguf.py)."
+            )
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    """Raise a clear error if ``port`` is already taken on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise LlamaServerError(
+                f"Port {port} on {host} is in use ({err.strerror}); leave -M port unset "
+                "for a free one, or pass -M base_url=http://HOST:PORT/v1 to use the server "
+                "already there."
+            ) from err
+
+
+def _die_with_parent() -> None:
+    # Runs in the child before exec: the kernel sends SIGTERM when the parent dies.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class LlamaServer:
+    """One running llama-server process serving one GGUF model on 127.0.0.1."""
+
+    command: list[str]
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    host: str = "127.0.0.1"
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    def running(self) -> bool:
+        """Whether the process is still alive."""
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 6) -> str:
+        """The last lines the server wrote (for error messages)."""
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(text[-lines:])
+
+    def exit_message(self) -> str:
+        """One line saying that the server stopped, its exit code and its last words."""
+        code = self.process.poll()
+        tail = self.log_tail(3).replace("\n", " | ")
+        return f"llama-server (port {self.port}) exited with code {code}: {tail}"
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until ``/health`` answers 200; raise if the process exits or time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                self.stop()
+                raise LlamaServerError(self.exit_message())
+            try:
+                with urllib.request.urlopen(
+                    f"http://{self.host}:{self.port}/health", timeout=2
+                ) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise LlamaServerError(
+            f"llama-server did not become ready within {timeout:.0f} s (-M timeout=...); "
+            f"its log ends: {self.log_tail(3)}"
+        )
+
+    def stop(self) -> None:
+        """Terminate the server's process group (SIGTERM, then SIGKILL after 5 s)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        if self.running():
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+
+
+def start_llama_server(
+    binary: Path,
+    gguf: Path,
+    *,
+    alias: str,
+    port: int | None = None,
+    slots: int = 4,
+    threads: int | None = None,
+    ctx: int = 8192,
+    chat_template: Path | None = None,
+    extra_args: list[str] | None = None,
+    timeout: float = 120.0,
+) -> LlamaServer:
+    """Start llama-server on ``gguf`` and wait until it is ready.
+
+    Args:
+        binary: The llama-server executable.
+        gguf: The model file.
+        alias: The model name the server reports.
+        port: A port to use (checked free); None picks a free one.
+        slots: Parallel request slots (``-np``); ``ctx`` is shared among them.
+        threads: CPU threads (``-t``); None lets llama.cpp choose.
+        ctx: Total context tokens (``-c``).
+        chat_template: A Jinja chat template file to use instead of the model's own.
+        extra_args: More llama-server arguments, passed as they are.
+        timeout: Seconds to wait for the server to load the model.
+
+    Raises:
+        LlamaServerError: the port is taken, or the server exits or never becomes ready
+            (the message quotes the end of its log).
+    """
+    if port is None:
+        port = free_port()
+    else:
+        check_port_free(port)
+    command = [
+        str(binary), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+        "-np", str(slots), "-c", str(ctx), "--alias", alias, "--jinja", "--no-webui",
+    ]
+    if threads:
+        command += ["-t", str(threads)]
+    if chat_template is not None:
+        command += ["--chat-template-file", str(chat_template)]
+    command += extra_args or []
+    log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, preexec_fn=_die_with_parent,
+    )
+    log.close()
+    server = LlamaServer(command, port, process, Path(log.name))
+    atexit.register(server.stop)
+    server.wait_ready(timeout)
+    return server

@@ -1,0 +1,184 @@
+"""The llamacpp/ provider: a real llama-server on the embedded SmolLM2 GGUF.
+
+One server for the module (2 slots, small context, few tokens); the lifecycle and bad-input
+tests start their own short-lived ones. Skipped where llama-server is not built
+(`bash scripts/install.sh` builds it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from inspect_ai.model import (
+    ChatMessageAssistant,
+    ChatMessageUser,
+    GenerateConfig,
+    Model,
+    get_model,
+)
+from inspect_ai.tool import ToolInfo, ToolParam, ToolParams
+
+from ping_inspect.models.llama_server import LlamaServerError, find_llama_server
+from ping_inspect.prefill import (
+    PrefillError,
+    PrefillMode,
+    model_turn,
+    prefill_capability,
+    probe_continuation,
+)
+
+try:
+    find_llama_server()
+    from ping_inspect.models.smollm2 import smollm2_gguf
+
+    smollm2_gguf()
+except Exception as err:  # noqa: BLE001
+    pytest.skip(f"llama-server or the embedded model is missing: {err}", allow_module_level=True)
+
+SMALL = {"slots": 2, "ctx": 4096, "threads": 2}
+GREEDY = GenerateConfig(temperature=0.0, max_tokens=8)
+CAPITAL = [
+    ChatMessageUser(content="What is the capital of France? Answer in one word."),
+    ChatMessageAssistant(content="The capital of France is"),
+]
+ADD = ToolInfo(
+    name="add",
+    description="Add two integers and return the sum.",
+    parameters=ToolParams(
+        properties={"a": ToolParam(type="integer"), "b": ToolParam(type="integer")},
+        required=["a", "b"],
+    ),
+)
+
+
+def llamacpp(**args: object) -> Model:
+    return get_model("llamacpp/smollm2", memoize=False, **{**SMALL, **args})
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[Model]:
+    served = llamacpp()
+    yield served
+    served.api.close()
+
+
+def server_pid(model: Model) -> int:
+    return model.api.server.process.pid  # type: ignore[attr-defined]
+
+
+async def test_continues_a_prefilled_turn_and_returns_the_continuation_only(
+    model: Model,
+) -> None:
+    output = await model.generate(CAPITAL, config=GREEDY)
+    assert "paris" in output.completion.lower()
+    assert not output.completion.startswith("The capital")
+
+
+async def test_ping_turn_is_native_and_reads_on_from_the_prefix(model: Model) -> None:
+    assert prefill_capability(model).continues
+    turn, message = await model_turn(
+        model, CAPITAL[:1], prefix="The capital of France is", config=GREEDY
+    )
+    assert turn.mode == PrefillMode.NATIVE
+    assert message.text.startswith("The capital of France is")
+    assert "paris" in turn.continuation.lower()
+
+
+def test_tools_reach_the_model_in_the_shared_template(model: Model) -> None:
+    # What llama-server renders for a request with tools (its /apply-template endpoint).
+    root = str(model.api.base_url).removesuffix("/v1")  # type: ignore[attr-defined]
+    body = {"messages": [{"role": "user", "content": "Add 2 and 3."}],
+            "tools": [{"type": "function", "function": {
+                "name": "add", "description": "Add two integers.",
+                "parameters": ADD.parameters.model_dump(exclude_none=True)}}]}
+    request = urllib.request.Request(f"{root}/apply-template", json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        prompt = json.load(response)["prompt"]
+    assert "<tools>" in prompt and '"name": "add"' in prompt and "<tool_call>" in prompt
+
+
+async def test_a_request_with_tools_is_answered(model: Model) -> None:
+    output = await model.generate(
+        [ChatMessageUser(content="Use the add tool to add 2 and 3.")],
+        tools=[ADD],
+        config=GenerateConfig(temperature=0.0, max_tokens=16),
+    )
+    assert output.error is None and output.message is not None
+
+
+def test_server_is_stopped_at_close() -> None:
+    served = llamacpp(slots=1, ctx=1024)
+    pid = server_pid(served)
+    os.kill(pid, 0)
+    served.api.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_a_server_that_dies_mid_run_is_an_error_not_an_answer() -> None:
+    served = llamacpp(slots=1, ctx=1024)
+    os.kill(server_pid(served), signal.SIGKILL)
+    served.api.server.process.wait()  # type: ignore[attr-defined]
+    with pytest.raises(LlamaServerError, match="exited with code"):
+        await served.generate(CAPITAL, config=GREEDY)
+    served.api.close()
+
+
+def test_missing_and_non_gguf_paths_are_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LlamaServerError, match="No GGUF file"):
+        get_model(f"llamacpp/{tmp_path / 'missing.gguf'}", memoize=False)
+    text = tmp_path / "model.gguf"
+    text.write_text("not a model")
+    with pytest.raises(LlamaServerError, match="not a GGUF file"):
+        get_model(f"llamacpp/{text}", memoize=False)
+
+
+def test_a_port_in_use_is_one_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LlamaServerError, match=f"Port {port} .* is in use"):
+            llamacpp(port=port)
+
+
+def test_a_missing_binary_names_the_install_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PING_INSPECT_LLAMA_SERVER", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(LlamaServerError, match="bash scripts/install.sh"):
+        find_llama_server()
+
+
+def openai_api(served: Model) -> Model:
+    return get_model("openai-api/llamaserver/smollm2", memoize=False,
+                     base_url=str(served.api.base_url), api_key="none")  # type: ignore[attr-defined]
+
+
+async def test_an_openai_api_server_that_continues_passes_the_probe(model: Model) -> None:
+    client = openai_api(model)
+    assert not prefill_capability(client).continues  # by name it would get user_suffix
+    capability = await probe_continuation(client)
+    assert capability.continues and capability.echoes_prefix
+    turn, _ = await model_turn(client, CAPITAL[:1], prefix="The capital of France is",
+                               mode="native", config=GREEDY)
+    assert turn.mode == PrefillMode.NATIVE
+    assert "paris" in turn.continuation.lower()
+    assert not turn.continuation.startswith("The capital")
+
+
+async def test_a_server_that_closes_the_turn_fails_the_probe() -> None:
+    closing = llamacpp(slots=1, ctx=1024, server_args="--no-prefill-assistant")
+    try:
+        with pytest.raises(PrefillError, match="closed the assistant turn"):
+            await probe_continuation(openai_api(closing))
+    finally:
+        closing.api.close()
