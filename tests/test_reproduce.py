@@ -117,6 +117,9 @@ def test_a_limit_with_sites_draws_that_many_of_the_sites_samples_and_no_limit() 
     (["--presets", "code_llama,web_glam"], "--presets"),
     (["--ping-models", "agentic,mixd"], "--ping-models"),
     (["--eval-every", "x"], "--eval-every"),
+    (["--workers", "0"], "--workers"),
+    (["--shard", "2/2"], "--shard"),
+    (["--shard", "0/2", "--workers", "2"], "--workers"),
 ])
 def test_bad_arguments_are_one_line_errors_that_name_them(argv, named, tmp_path, capsys):
     from ping_inspect.cli import main
@@ -341,3 +344,33 @@ def test_a_new_benchmark_and_fewer_models_with_ping_keep_the_finished_cells(runs
     cells = {(h.model, h.metadata["ping_inspect"]["defence"]) for h in headers}
     models = runs["third"]["models"]
     assert cells == {*((m, "none") for m in models.values()), (models["agentic"], "ping")}
+
+
+def test_shards_sharing_a_folder_run_each_training_stage_once(tmp_path) -> None:
+    import threading
+    import time as clock
+
+    from ping_inspect.reproduce.stages import Pipeline, StageResult
+
+    ran: list[str] = []
+
+    def train() -> StageResult:
+        ran.append(threading.current_thread().name)
+        clock.sleep(0.5)
+        return StageResult({"model": "trained"})
+
+    outputs: dict[str, dict] = {}
+
+    def worker(name: str) -> None:
+        pipeline = Pipeline(tmp_path, {}, exclusive=True)
+        outputs[name] = pipeline.run("train", {"lr": 1}, train)
+        outputs[name + "-shared"] = pipeline.run("evaluate", {}, lambda: StageResult({}),
+                                                 shared=True)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",), name=f"w{i}") for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ran) == 1
+    assert outputs["w0"] == outputs["w1"] == {"model": "trained"}

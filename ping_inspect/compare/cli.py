@@ -70,6 +70,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_opts.add_argument("--retry-on-error", type=int, help="retries of an errored sample")
     run_opts.add_argument("--retry-attempts", type=int, default=2,
                           help="retries of a failed cell within this run (default 2)")
+    many = parser.add_argument_group("many workers (cells claimed on the shared log folder)")
+    many.add_argument("--workers", type=int, default=1,
+                      help="run the grid on N processes of this machine (default 1)")
+    many.add_argument("--shard", metavar="I/N",
+                      help="be worker I (0-based) of N sharing --log-dir (N machines or "
+                           "processes, each started with its own I); a dead worker's cells "
+                           "are taken again")
     run_opts.add_argument("--display", default=None, help="Inspect's display (full, plain, none)")
     run_opts.add_argument("--list", action="store_true",
                           help="create the grid's tasks, print the cells and exit without "
@@ -115,6 +122,22 @@ def _eval_set_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _many_workers(args: argparse.Namespace) -> dict[str, Any]:
+    from ping_inspect.compare.workers import Shard
+
+    if args.workers < 1:
+        raise GridError(f"--workers {args.workers}: give 1 or more.")
+    if args.workers > 1 and args.shard:
+        raise GridError("Give --workers (processes of this machine) or --shard (one worker "
+                        "of several), not both.")
+    if args.shard:
+        try:
+            return {"shard": Shard.parse(args.shard)}
+        except ValueError as err:
+            raise GridError(str(err)) from err
+    return {"workers": args.workers}
+
+
 def run(args: argparse.Namespace) -> int:
     """Run or resume the grid; print where the logs are and how to report on them."""
     try:
@@ -130,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
             task_args=parse_assignments(args.task_args, "-T"),
         )
         models = _split_list(args.models)
+        many = _many_workers(args)
         if args.list:
             for cell in plan_cells(**grid):
                 samples = len(cell_task(cell).dataset)  # creating it checks data and arguments
@@ -138,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                       f"x {len(models)} model(s){source}")
             return 0
         success, _ = run_grid(models, log_dir=args.log_dir,
-                              retry_attempts=args.retry_attempts, **grid, **options)
+                              retry_attempts=args.retry_attempts, **many, **grid, **options)
     except GridError as err:
         print(f"error: {err}")
         return 2

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from inspect_ai.model import Model
     from inspect_ai.solver import Solver
 
+    from ping_inspect.compare.workers import Shard
+
 CELL_METADATA_KEY = "ping_inspect"
 """Key of a cell's description in the eval metadata of its log."""
 
@@ -376,6 +378,20 @@ def write_grid_file(log_dir: str, cells: Sequence[Cell], models: Sequence[str]) 
     return path
 
 
+def write_grid_file_shared(log_dir: str, cells: Sequence[Cell], models: Sequence[str]
+                           ) -> Path:
+    """``write_grid_file`` under an exclusive lock: several workers add to one file."""
+    import fcntl
+
+    Path(log_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(log_dir) / f".{GRID_FILE}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            return write_grid_file(log_dir, cells, models)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_grid(
     models: Sequence[str | Model],
     defences: Sequence[str],
@@ -389,6 +405,8 @@ def run_grid(
     table: Mapping[str, Benchmark] = BENCHMARKS,
     retry_attempts: int = 2,
     log_dir_allow_dirty: bool = True,
+    workers: int = 1,
+    shard: Shard | None = None,
     **eval_set_args: Any,
 ) -> tuple[bool, list[EvalLog]]:
     """Run (or resume) the grid; finished cells in ``log_dir`` are not run again.
@@ -408,6 +426,10 @@ def run_grid(
         retry_attempts: How often ``eval_set`` retries a failed cell within this run.
         log_dir_allow_dirty: Allow logs of cells outside this grid in ``log_dir`` (an
             earlier, larger grid); the report reads them all.
+        workers: Run the grid on this many processes of this machine (models by name);
+            see ``compare.workers``. Their logs are returned by none: read the folder.
+        shard: Run as this worker of several sharing ``log_dir`` (another process or
+            machine runs each other shard); cells are claimed on the folder.
         **eval_set_args: Passed on to ``inspect_ai.eval_set`` (``limit``, ``epochs``,
             ``model_roles``, ``max_connections``, ``fail_on_error``, generation settings).
 
@@ -416,9 +438,26 @@ def run_grid(
     """
     from inspect_ai import eval_set
 
+    from ping_inspect.compare.workers import run_workers, work_grid
+
     cells = plan_cells(benchmarks, defences, presets, prefix_files, prefill_mode,
                        guard_model, task_args, table)
+    if workers > 1 and shard is None:
+        write_grid_file(log_dir, cells, [_model_name(m) for m in models])
+        grid_args = dict(models=list(models), defences=list(defences),
+                         benchmarks=list(benchmarks), log_dir=log_dir, presets=presets,
+                         prefix_files=prefix_files, prefill_mode=prefill_mode,
+                         guard_model=guard_model, task_args=task_args, table=table,
+                         retry_attempts=retry_attempts, **eval_set_args)
+        try:
+            return run_workers(grid_args, workers), []
+        except ValueError as err:
+            raise GridError(str(err)) from err
     tasks = [cell_task(cell, table) for cell in cells]
+    if shard is not None:
+        write_grid_file_shared(log_dir, cells, [_model_name(m) for m in models])
+        return work_grid(models, cells, tasks, log_dir, shard,
+                         retry_attempts=retry_attempts, **eval_set_args)
     write_grid_file(log_dir, cells, [_model_name(m) for m in models])
     return eval_set(
         tasks=tasks,

@@ -62,6 +62,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-steps", type=int, default=None,
                         help="checkpoint every N steps (default: about ten per run)")
     parser.add_argument("--seed", type=int, default=defaults["seed"])
+    parser.add_argument("--accelerate-config", metavar="NAME|PATH",
+                        help="run under `accelerate launch` with this config: a shipped one "
+                             "(ddp_cpu, ddp, fsdp, zero2, zero3) or a file")
+    parser.add_argument("--processes", type=int,
+                        help="with --accelerate-config: processes to launch (default: the "
+                             "config's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -83,12 +89,31 @@ def settings_from(args: argparse.Namespace) -> FinetuneSettings:
     return settings
 
 
+def _launch(args: argparse.Namespace) -> int:
+    """Run this same command on every process of ``accelerate launch``."""
+    import subprocess
+
+    from ping_inspect.finetune.distributed import config_path, launch_command, without_own_options
+
+    if args.processes is not None and args.processes < 1:
+        raise ValueError("--processes must be at least 1.")
+    config = config_path(args.accelerate_config)
+    given = sys.argv[1:]  # `ping-inspect finetune ...` or `python -m ping_inspect.finetune ...`
+    argv = given[given.index("finetune") + 1:] if "finetune" in given else given
+    return subprocess.run(launch_command(config, args.processes, without_own_options(argv)),
+                          check=False).returncode
+
+
 def run(args: argparse.Namespace) -> int:
     """Fine-tune and report where the model is."""
     from ping_inspect.finetune.train import finetune
 
     try:
         settings = settings_from(args)
+        if args.accelerate_config:
+            return _launch(args)
+        if args.processes is not None:
+            raise ValueError("--processes needs --accelerate-config.")
     except ValueError as err:
         print(f"ping-inspect finetune: {err}", file=sys.stderr)
         return 2

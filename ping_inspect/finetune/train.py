@@ -106,7 +106,9 @@ def finetune(settings: FinetuneSettings, progress: bool = True,
     result = trainer.train(resume_from_checkpoint=last)
     elapsed = time.time() - started
     _save(trainer, tokenizer, original_template, settings, out)
-    write_card(out, settings, source, len(dataset), trainer, result, elapsed, resumed_from=last)
+    if trainer.is_world_process_zero():
+        write_card(out, settings, source, len(dataset), trainer, result, elapsed,
+                   resumed_from=last)
     return out
 
 
@@ -139,7 +141,7 @@ def _load(source: str, settings: FinetuneSettings, device: str) -> tuple[Any, An
     tokenizer.padding_side = "right"
     # Training in fp32 on CPU (bf16 matmuls are slow there and lose precision); the
     # accelerator's own dtype elsewhere.
-    dtype = torch.float32 if not device.startswith("cuda") else torch.bfloat16
+    dtype = torch.bfloat16 if bf16_available(device) else torch.float32
     model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=True)
     if settings.lora:
         from peft import LoraConfig, get_peft_model
@@ -214,12 +216,20 @@ def build_trainer(
         report_to="none",
         disable_tqdm=not progress,
         use_cpu=not device.startswith("cuda"),
-        bf16=device.startswith("cuda"),
+        bf16=bf16_available(device),
         dataloader_num_workers=0,
         dataset_num_proc=None,
     )
     return trainer_class(model=model, args=config, train_dataset=dataset,
                          processing_class=tokenizer)
+
+
+def bf16_available(device: str) -> bool:
+    """Whether to train in bf16: on a CUDA device that has it."""
+    import torch
+
+    return device.startswith("cuda") and torch.cuda.is_available() and (
+        torch.cuda.is_bf16_supported())
 
 
 def lean_trainer_class() -> type:
@@ -241,15 +251,30 @@ def lean_trainer_class() -> type:
 
 def _save(trainer: Any, tokenizer: Any, original_template: str, settings: FinetuneSettings,
           out: Path) -> None:
-    """Save a plain transformers folder (LoRA merged, adapter kept in ``adapter/``)."""
-    model = trainer.model
+    """Save a plain transformers folder (LoRA merged, adapter kept in ``adapter/``).
+
+    Every process takes part in gathering the weights (FSDP and ZeRO-3 shard them); only
+    the first process writes.
+    """
+    accelerator = trainer.accelerator
+    accelerator.wait_for_everyone()
+    sharded = accelerator.distributed_type.value in ("FSDP", "DEEPSPEED")
+    state_dict = accelerator.get_state_dict(trainer.model) if sharded else None
+    if not trainer.is_world_process_zero():
+        accelerator.wait_for_everyone()
+        return
+    model = accelerator.unwrap_model(trainer.model)
     if settings.lora:
-        model.save_pretrained(out / ADAPTER)
+        model.save_pretrained(out / ADAPTER, state_dict=state_dict)
+        if state_dict is not None:  # the merge needs the full weights in this process
+            model.load_state_dict(state_dict, strict=False)
         model = model.merge_and_unload()
+        state_dict = None
     tokenizer.chat_template = original_template
     tokenizer.padding_side = "left"
-    model.save_pretrained(out)
+    model.save_pretrained(out, state_dict=state_dict)
     tokenizer.save_pretrained(out)
+    accelerator.wait_for_everyone()
 
 
 def write_card(

@@ -119,6 +119,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          help="torch threads on CPU (default 1: on a busy 2-core machine 2 "
                               "threads were 7x slower)")
     machine.add_argument("--seed", type=int, default=d["seed"])
+    machine.add_argument("--workers", type=int, default=d["workers"],
+                         help="evaluate the grid's cells on N processes of this machine")
+    machine.add_argument("--shard", metavar="I/N",
+                         help="be worker I (0-based) of N machines or processes sharing "
+                              "--out: each training stage runs once (the others wait for "
+                              "it), evaluation cells are shared out")
     machine.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

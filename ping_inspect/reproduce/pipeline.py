@@ -110,8 +110,8 @@ def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
     model_args: dict[str, Any] = {"device": device}
     if settings.bf16 is not None:
         model_args["dtype"] = "bf16" if settings.bf16 else "fp32"
-    ctx = Context(settings, out, Pipeline(out, asdict(settings), command), device, model_args,
-                  BENCHMARKS)
+    pipeline = Pipeline(out, asdict(settings), command, exclusive=settings.shard is not None)
+    ctx = Context(settings, out, pipeline, device, model_args, BENCHMARKS)
     try:
         base = resolve_model_source(settings.model)
     except LocalModelError as err:
@@ -398,12 +398,21 @@ def _run_part(ctx: Context, log_dir: Path, models: Sequence[str], defences: Sequ
         options["sample_id"] = list(part.sample_ids)
     if ctx.settings.max_samples is not None:
         options["max_samples"] = ctx.settings.max_samples
+    options.update(_many_workers(ctx.settings))
     try:
         success, _ = run_grid(list(models), list(defences), [part.spec], str(log_dir),
                               presets=presets, prefix_files=prefix_files, **options)
     except GridError as err:
         raise ReproduceError(f"--benchmarks {part.spec}: {err}") from err
     return success
+
+
+def _many_workers(settings: ReproduceSettings) -> dict[str, Any]:
+    from ping_inspect.compare.workers import Shard
+
+    if settings.shard is not None:
+        return {"shard": Shard.parse(settings.shard)}
+    return {"workers": settings.workers} if settings.workers > 1 else {}
 
 
 def part_folder(part: EvalPart) -> str:
@@ -452,7 +461,7 @@ def stage_evaluate(ctx: Context, models: Mapping[str, str], fingerprints: Mappin
                                "same command again to resume them.")
         return StageResult({"log_dir": str(log_dir)})
 
-    return ctx.pipeline.run("evaluate", values, evaluate,
+    return ctx.pipeline.run("evaluate", values, evaluate, shared=True,
                             outputs_exist=lambda o: Path(o["log_dir"]).is_dir())
 
 
@@ -518,7 +527,7 @@ def stage_erosion(ctx: Context, aligned: dict[str, Any], runs: Mapping[str, dict
                                  "benchmarks": [p.spec for p in shared]}
         return StageResult(outputs)
 
-    return ctx.pipeline.run("erosion", values, evaluate,
+    return ctx.pipeline.run("erosion", values, evaluate, shared=True,
                             outputs_exist=lambda o: Path(o["log_dir"]).is_dir())
 
 

@@ -87,7 +87,26 @@ class ReproduceSettings:
     bf16: bool | None = None
     threads: int = 1
     seed: int = 0
+    workers: int = 1
+    """Evaluation cells on this many processes of this machine."""
+    shard: str | None = None
+    """``I/N``: one of N workers sharing ``out`` (see ``compare.workers``)."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_workers(s: ReproduceSettings) -> None:
+    from ping_inspect.compare.workers import Shard
+
+    if s.workers < 1:
+        raise ReproduceError(f"--workers must be at least 1, not {s.workers}.")
+    if s.shard is not None:
+        if s.workers > 1:
+            raise ReproduceError("Give --workers (processes of this machine) or --shard (one "
+                                 "worker of several), not both.")
+        try:
+            Shard.parse(s.shard)
+        except ValueError as err:
+            raise ReproduceError(str(err)) from err
 
 
 def check(settings: ReproduceSettings) -> ReproduceSettings:
@@ -117,6 +136,7 @@ def check(settings: ReproduceSettings) -> ReproduceSettings:
         value = getattr(s, name)
         if value is not None and value < 1:
             raise ReproduceError(f"--{name.replace('_', '-')} must be at least 1, not {value}.")
+    _check_workers(s)
     if s.domain == "web" and s.trajectory_limit is not None:
         raise ReproduceError("--trajectory-limit is for --domain code (web: --trajectory-sites).")
     if s.domain == "code" and (s.sites or s.trajectory_sites):

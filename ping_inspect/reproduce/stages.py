@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -52,8 +53,19 @@ class StageResult:
 class Pipeline:
     """Runs stages in order, skipping finished ones, and keeps the manifest."""
 
-    def __init__(self, out: Path, settings: Mapping[str, Any], command: list[str] | None = None):
+    def __init__(self, out: Path, settings: Mapping[str, Any], command: list[str] | None = None,
+                 exclusive: bool = False):
+        """Keep the manifest of ``out``.
+
+        Args:
+            out: The experiment's folder.
+            settings: The run's settings (recorded).
+            command: The command line (recorded).
+            exclusive: Several workers share ``out`` (``--shard``): a stage that is not
+                ``shared`` is claimed, so one worker runs it while the others wait.
+        """
         self.out = out
+        self.exclusive = exclusive
         self.records_dir = out / STAGES
         self.records_dir.mkdir(parents=True, exist_ok=True)
         self.manifest_path = out / MANIFEST
@@ -68,7 +80,8 @@ class Pipeline:
 
     def run(self, name: str, values: Mapping[str, Any],
             body: Callable[[], StageResult], clean: list[Path] | None = None,
-            outputs_exist: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+            outputs_exist: Callable[[dict[str, Any]], bool] | None = None,
+            shared: bool = False) -> dict[str, Any]:
         """Run stage ``name`` unless it finished with the same settings; return its outputs.
 
         Args:
@@ -77,7 +90,24 @@ class Pipeline:
             body: Does the work.
             clean: Paths removed before a run whose started record holds another hash.
             outputs_exist: Whether a finished record's outputs are still there.
+            shared: The stage's own work is shared out between workers (evaluation grids):
+                every worker runs it, unclaimed.
         """
+        if not self.exclusive or shared:
+            return self._run(name, values, body, clean, outputs_exist)
+        from ping_inspect.compare.claims import CellClaims
+
+        claims = CellClaims(self.records_dir)
+        while (claim := claims.claim(name)) is None:
+            time.sleep(2.0)  # another worker runs it: wait, then find it done
+        try:
+            return self._run(name, values, body, clean, outputs_exist)
+        finally:
+            claim.release()
+
+    def _run(self, name: str, values: Mapping[str, Any], body: Callable[[], StageResult],
+             clean: list[Path] | None,
+             outputs_exist: Callable[[dict[str, Any]], bool] | None) -> dict[str, Any]:
         digest = settings_hash(values)
         done_path = self.records_dir / f"{name}.json"
         started_path = self.records_dir / f"{name}.started.json"
@@ -135,7 +165,7 @@ class Pipeline:
         self._write()
 
     def _write(self) -> None:
-        tmp = self.manifest_path.with_suffix(".tmp")
+        tmp = self.manifest_path.with_suffix(f".{os.getpid()}.tmp")  # workers share out/
         tmp.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n", encoding="utf-8")
         tmp.replace(self.manifest_path)
 

@@ -1,0 +1,68 @@
+"""``ping-inspect finetune`` on many processes: accelerate's launcher and shipped configs.
+
+The training itself is TRL's ``SFTTrainer``, which runs unchanged under ``accelerate
+launch`` or ``torchrun`` (DDP, FSDP, DeepSpeed): this module only names the configs
+shipped in ``finetune/accelerate/`` and builds the launch command.
+
+    ping-inspect finetune ... --accelerate-config ddp_cpu --processes 2
+    accelerate launch --config_file zero3.yaml -m ping_inspect.finetune --model ... --out ...
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+CONFIG_FOLDER = Path(__file__).parent / "accelerate"
+OWN_OPTIONS = ("--accelerate-config", "--processes")
+
+
+def accelerate_configs() -> list[str]:
+    """The names of the shipped accelerate configs (``ddp_cpu``, ``fsdp``, ``zero3``...)."""
+    return sorted(p.stem for p in CONFIG_FOLDER.glob("*.yaml"))
+
+
+def config_path(name_or_path: str) -> Path:
+    """A shipped config by name, or a config file.
+
+    Raises:
+        ValueError: neither a shipped name nor an existing file.
+    """
+    shipped = CONFIG_FOLDER / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    raise ValueError(f"--accelerate-config {name_or_path}: not a file nor one of "
+                     f"{', '.join(accelerate_configs())}.")
+
+
+def without_own_options(argv: Sequence[str]) -> list[str]:
+    """``argv`` less ``--accelerate-config X`` and ``--processes N`` (in either form)."""
+    kept: list[str] = []
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item in OWN_OPTIONS:
+            skip = True
+        elif not item.startswith(tuple(f"{o}=" for o in OWN_OPTIONS)):
+            kept.append(item)
+    return kept
+
+
+def launch_command(config: Path, processes: int | None, finetune_argv: Sequence[str]
+                   ) -> list[str]:
+    """The ``accelerate launch`` command that runs ``finetune_argv`` on every process."""
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
+    if processes is not None:
+        command += ["--num_processes", str(processes)]
+    return [*command, "-m", "ping_inspect.finetune", *finetune_argv]
+
+
+def world_size() -> int:
+    """Processes of this run (``WORLD_SIZE`` set by accelerate launch / torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
