@@ -27,14 +27,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that shows each option's default, unless its text already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = (action.help or "").strip()
+        if (not action.option_strings or "default" in text.lower()
+                or action.default in (None, False, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per available command."""
-    parser = argparse.ArgumentParser(prog="ping-inspect", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ping-inspect",
+                                     description=__doc__.splitlines()[0].replace("``", ""))
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text,
+                                  formatter_class=DefaultsShown)
         module.configure(sub)
+        for action in sub._actions:  # an option without help still shows its default
+            if action.help is None and action.option_strings and action.default not in (
+                    None, False, argparse.SUPPRESS):
+                action.help = "(default: %(default)s)"
         sub.set_defaults(run=module.run)
     return parser
 

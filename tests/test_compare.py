@@ -218,6 +218,11 @@ def test_command_line_list_and_errors(capsys, tmp_path: Path, monkeypatch) -> No
     assert "preset:web_glm" in out and "preset:code_llama" in out
     assert "   8 samples" in out and "   5 samples" in out
     assert not list(tmp_path.iterdir())  # nothing ran
+    args = parser.parse_args(["compare", "--models", "m/x", "--benchmarks", "synthetic",
+                              "--defences", "none", "--limit", "3", "--list",
+                              "--log-dir", str(tmp_path)])
+    assert args.run(args) == 0
+    assert "   3 samples" in capsys.readouterr().out  # what will run under --limit
     args = parser.parse_args(["compare", "--models", "m/x", "--benchmarks", "webdojo",
                               "--defences", "guard", "--log-dir", str(tmp_path)])
     assert args.run(args) == 2

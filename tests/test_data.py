@@ -10,6 +10,9 @@ import pytest
 from ping_inspect import data
 from ping_inspect.data import DataError, data_dir, fetch, verify
 
+if not os.environ.get("PING_INSPECT_DATA"):
+    pytest.skip("benchmark data not found: run `ping-inspect data download` or set "
+                "PING_INSPECT_DATA", allow_module_level=True)
 SHARED = Path(os.environ["PING_INSPECT_DATA"])
 
 

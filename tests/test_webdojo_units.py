@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from inspect_ai.dataset import Sample
 from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelName
 from inspect_ai.solver import TaskState
 from inspect_ai.tool import ToolCall
@@ -409,3 +410,15 @@ def test_the_tools_agent_shows_only_the_latest_page_and_the_log_keeps_all():
     assert shown[1].text == f"Clicked 1.\n{TOOL_RESULT_OLD_PAGE}"
     assert shown[2].text == messages[2].text and shown[3].text.endswith("<page 2>")
     assert messages[1].text.endswith("<page 1>")  # the sample's messages are untouched
+
+
+def test_the_task_dataset_alternates_benign_and_harmful_so_a_limit_measures_both():
+    from ping_inspect.webdojo.dataset import interleave_categories, webdojo_dataset
+
+    samples = [Sample(id=f"{c}{i}", input="x", metadata={"category": c})
+               for c in ("benign", "harmful") for i in range(3)]
+    assert [s.id for s in interleave_categories(samples)] == [
+        "benign0", "harmful0", "benign1", "harmful1", "benign2", "harmful2"]
+    first_four = [s.metadata["category"] for s in webdojo_dataset()[:4]]
+    assert first_four == ["benign", "harmful", "benign", "harmful"]
+    assert len(webdojo_dataset()) == 126

@@ -157,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         if args.list:
             for cell in plan_cells(**grid):
                 samples = len(cell_task(cell).dataset)  # creating it checks data and arguments
+                if args.limit is not None:  # what will run, not what the task holds
+                    samples = min(samples, args.limit)
                 source = f"  prefix: {cell.prefix_source}" if cell.prefix_source else ""
                 print(f"{cell.benchmark:28} {cell.defence:14} {samples:4} samples "
                       f"x {len(models)} model(s){source}")

@@ -92,8 +92,21 @@ def webdojo_samples(root: Path, split: Split = "both", subset: Subset = "test") 
 def webdojo_dataset(
     data_dir_arg: str | Path | None = None, split: Split = "both", subset: Subset = "test"
 ) -> MemoryDataset:
-    """Build the WebDojo dataset for a task."""
+    """Build the WebDojo dataset for a task: benign and harmful samples alternate.
+
+    The raw files list every benign task before the harmful ones; alternating them makes
+    ``--limit N`` measure both categories (N // 2 of each, the extra one benign).
+    """
     root = webdojo_root(data_dir_arg)
-    return MemoryDataset(
-        webdojo_samples(root, split, subset), name=f"webdojo-{split}-{subset}", location=str(root)
-    )
+    samples = interleave_categories(webdojo_samples(root, split, subset))
+    return MemoryDataset(samples, name=f"webdojo-{split}-{subset}", location=str(root))
+
+
+def interleave_categories(samples: list[Sample]) -> list[Sample]:
+    """Alternate benign and harmful samples, each category in its own order."""
+    benign = [s for s in samples if (s.metadata or {}).get("category") == "benign"]
+    other = [s for s in samples if (s.metadata or {}).get("category") != "benign"]
+    mixed: list[Sample] = []
+    for index in range(max(len(benign), len(other))):
+        mixed += benign[index:index + 1] + other[index:index + 1]
+    return mixed
