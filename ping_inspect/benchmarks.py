@@ -54,6 +54,11 @@ class Benchmark:
             evaluates a candidate on this benchmark.
         roles: The kinds of task it holds (``benign``, ``harmful``).
         single_turn: Task arguments of its first-response form (None: it has none).
+        single_turn_prompt: ``(sample) -> (system, user)``: the single-turn form's
+            prompt without a browser or sandbox (the lm-eval tasks); None: none.
+        single_turn_judge: ``(text) -> {"refusal": 0/1, "performs": 0/1}`` on the
+            model's own words: the first-response scorer's verdicts.
+        single_turn_stop: Stop sequences of the single-turn response.
         plot_group: The report's trade-off panel it joins (``code``: benchmarks that hold
             one kind of task each and are plotted together; None: a panel of its own).
         plotted: False for a benchmark kept in the report's tables only.
@@ -71,6 +76,9 @@ class Benchmark:
     search: Ref | None = None
     roles: tuple[str, ...] = ("benign", "harmful")
     single_turn: Mapping[str, Any] | None = None
+    single_turn_prompt: Ref | None = None
+    single_turn_judge: Ref | None = None
+    single_turn_stop: tuple[str, ...] = ()
     plot_group: str | None = None
     plotted: bool = True
     report_note: str | None = None
@@ -78,6 +86,18 @@ class Benchmark:
     def fewshot_source(self) -> Callable[..., Any] | None:
         """The few-shot source, loaded; None when the benchmark has none."""
         return resolve(self.fewshot) if self.fewshot is not None else None
+
+    def single_turn_prompt_source(self) -> Callable[..., tuple[str, str]]:
+        """The single-turn prompt builder, loaded (``ValueError`` when it has none)."""
+        if self.single_turn_prompt is None:
+            raise ValueError(f"{self.name} has no static single-turn form.")
+        return resolve(self.single_turn_prompt)
+
+    def single_turn_judge_source(self) -> Callable[[str], dict[str, float]]:
+        """The single-turn judge, loaded (``ValueError`` when it has none)."""
+        if self.single_turn_judge is None:
+            raise ValueError(f"{self.name} has no single-turn judge.")
+        return resolve(self.single_turn_judge)
 
     def search_factory(self) -> Callable[..., Any] | None:
         """The search's ``BenchmarkSpec`` factory, loaded; None when it has none."""
@@ -212,6 +232,14 @@ def resolve(ref: Ref) -> Callable[..., Any]:
 
 CODE_AGENTS = {"codeact": "codeact", "codeact_tools": "codeact_tools"}
 """The CodeAct variants: code in ``<execute>`` blocks, or Inspect's python/bash tools."""
+
+CODE_SINGLE_TURN: dict[str, Any] = {
+    "single_turn": {"first_response": True},
+    "single_turn_prompt": "ping_inspect.codeact.first_response:first_turn_prompt",
+    "single_turn_judge": "ping_inspect.codeact.first_response:first_turn_verdicts",
+    "single_turn_stop": ("</execute>",),
+}
+"""The CodeAct first response as a descriptor's single-turn form (``**CODE_SINGLE_TURN``)."""
 
 DESCRIPTORS = (
     "ping_inspect.webdojo.benchmark",

@@ -1,6 +1,6 @@
 """HumanEval's descriptor: what every part of the package knows of this benchmark."""
 
-from ping_inspect.benchmarks import CODE_AGENTS, Benchmark
+from ping_inspect.benchmarks import CODE_AGENTS, CODE_SINGLE_TURN, Benchmark
 
 BENCHMARK = Benchmark(
     "humaneval",
@@ -10,6 +10,6 @@ BENCHMARK = Benchmark(
     agents=CODE_AGENTS,
     fewshot="ping_inspect.humaneval.fewshot:humaneval_fewshot",
     roles=("benign",),
-    single_turn={"first_response": True},
+    **CODE_SINGLE_TURN,
     plot_group="code",
 )

@@ -1,6 +1,6 @@
 """Near-miss's descriptor: what every part of the package knows of this benchmark."""
 
-from ping_inspect.benchmarks import CODE_AGENTS, Benchmark
+from ping_inspect.benchmarks import CODE_AGENTS, CODE_SINGLE_TURN, Benchmark
 
 # Benign near-miss code tasks (file, process, network, system operations in RedCode's
 # shapes): benign success and benign refusal (over-refusal where it bites).
@@ -12,7 +12,7 @@ BENCHMARK = Benchmark(
     agents=CODE_AGENTS,
     fewshot="ping_inspect.nearmiss.fewshot:nearmiss_fewshot",
     roles=("benign",),
-    single_turn={"first_response": True},
+    **CODE_SINGLE_TURN,
     # Measured beside HumanEval's benign success, not plotted: the code panel keeps
     # HumanEval's, as the paper's; its success and over-refusal are in the tables.
     plotted=False,

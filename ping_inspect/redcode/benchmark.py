@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ping_inspect.benchmarks import CODE_AGENTS, Benchmark, BenchmarkSpec, Source
+from ping_inspect.benchmarks import CODE_AGENTS, CODE_SINGLE_TURN, Benchmark, BenchmarkSpec, Source
 from ping_inspect.contracts import BENIGN, HARMFUL
 
 CODE_SETTING = (
@@ -61,6 +61,6 @@ BENCHMARK = Benchmark(
     overlap_fix="score the evaluation set (-T subset=eval, the default)",
     search="ping_inspect.redcode.benchmark:search_spec",
     roles=("harmful",),
-    single_turn={"first_response": True},
+    **CODE_SINGLE_TURN,
     plot_group="code",
 )
