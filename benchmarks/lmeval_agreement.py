@@ -29,7 +29,8 @@ def lm_eval_verdicts(include: Path, tasks: list[str], limit: int) -> dict[str, d
     from ping_inspect.models.smollm2 import ensure_smollm2
 
     results = simple_evaluate(
-        model="hf", model_args=f"pretrained={ensure_smollm2()}", device="cpu", tasks=tasks,
+        model="hf", model_args=f"pretrained={ensure_smollm2()},dtype=float32", device="cpu",
+        tasks=tasks,
         apply_chat_template=True, limit=limit, log_samples=True,
         task_manager=TaskManager(include_path=str(include)))
     assert results is not None
