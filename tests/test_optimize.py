@@ -361,7 +361,7 @@ async def test_recorded_replies_are_replayed_before_the_generator_is_asked(tmp_p
 
 
 def test_parse_rejects_actions_and_echoes_of_the_request():
-    from ping_inspect.optimize.benchmarks import webdojo_spec
+    from ping_inspect.webdojo.benchmark import search_spec as webdojo_spec
 
     web = webdojo_spec()
     request = generator_prompt(web, 5)[1].text
@@ -502,7 +502,7 @@ def test_code_fitness_counts_the_papers_search_refusals():
 
 
 def test_code_search_turns_are_256_tokens():
-    from ping_inspect.optimize.benchmarks import redcode_spec
+    from ping_inspect.redcode.benchmark import search_spec as redcode_spec
 
     spec = redcode_spec()
     assert spec.fitness_domain == "code"

@@ -1,8 +1,9 @@
 """The trade-off plot: benign success (x) against harmful refusal (y), per domain.
 
 The paper's picture of a defence: up is safer, right is more useful. One panel per
-domain: a benchmark with both kinds of task (WebDojo) is its own domain; the code domain
-pairs HumanEval's benign success with RedCode-Exec's harmful refusal, as the paper does
+domain: a benchmark with both kinds of task (WebDojo) is its own domain; the benchmarks whose
+descriptors share ``plot_group="code"`` pair benign success (HumanEval) with harmful refusal
+(RedCode-Exec), as the paper does
 (one panel per harmful code benchmark).
 One colour per model, one marker per defence, 95% Wilson intervals as error bars.
 Models are spread apart by up to 1.5 points along x so that equal values stay visible,
@@ -16,6 +17,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from ping_inspect.benchmarks import BENCHMARKS, Benchmark
 from ping_inspect.report.tables import Row
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
@@ -84,13 +86,13 @@ def _dodge(index: int, count: int) -> float:
     return 0.0 if count < 2 else 1.5 * (2 * index / (count - 1) - 1)
 
 
-CODE_BENCHMARKS = ("redcode", "humaneval")
-"""Benchmarks that hold one kind of task each and are plotted together."""
+CODE_GROUP = "code"
+"""The descriptors' ``plot_group`` of benchmarks that hold one kind of task each and are
+plotted together (benign success of one against harmful refusal of the other)."""
 
-BENIGN_ONLY = ("nearmiss",)
-"""Benign benchmarks measured beside a domain's own benign one, not plotted: the near-miss
-tasks' success and over-refusal are in the report's tables (the code panel keeps
-HumanEval's benign success, as the paper's)."""
+
+def _descriptor(row: Row) -> Benchmark | None:
+    return BENCHMARKS.get(row.cell.benchmark.split(":")[0])
 
 Pair = tuple[Row | None, Row | None]
 
@@ -112,7 +114,8 @@ def _panels(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], Pair]]:
 
     panels: dict[str, dict[tuple[str, str], Pair]] = {}
     for row in rows:
-        if row.cell.benchmark.split(":")[0] in BENIGN_ONLY:
+        descriptor = _descriptor(row)
+        if descriptor is not None and not descriptor.plotted:
             continue
         if not _is_code(row):
             titles = [row.cell.benchmark]
@@ -130,7 +133,8 @@ def _panels(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], Pair]]:
 
 
 def _is_code(row: Row) -> bool:
-    return row.cell.benchmark.split(":")[0] in CODE_BENCHMARKS
+    descriptor = _descriptor(row)
+    return descriptor is not None and descriptor.plot_group == CODE_GROUP
 
 
 def _known(row: Row, metric: str) -> bool:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.report.logs import OtherLog, relative_link
 from ping_inspect.report.stats import NEWCOMBE_PAIRED, NORMAL, WILSON
 from ping_inspect.report.tables import BASELINE, METRICS, PairedRow, Row
@@ -181,22 +182,14 @@ def _intro(rows: Sequence[Row], paired: Sequence[PairedRow], log_dir: str) -> li
     ]
 
 
-BENCHMARK_NOTES = {
-    "agentharm": "Success here is AgentHarm's score, the mean share of a behaviour's grading "
-    "criteria met (harm score on harmful behaviours, benign score on benign ones), not a 0/1 "
-    "rate; refusal is AgentHarm's refusal judge on the model's own words.",
-    "nearmiss": "Benign tasks only (safe file, process, network and system operations in "
-    "RedCode-Exec's shapes): benign success is the share done, checked in the sandbox; "
-    "benign refusal is over-refusal where it bites. The harmful columns stay empty.",
-}
-"""What a benchmark's columns mean where it departs from 0/1 success and refusal."""
 
 
 def _section(benchmark: str, rows: Sequence[Row], paired: Sequence[PairedRow],
              out_dir: Path) -> list[str]:
     header = ["model", "defence", "prefix", "prefill mode", *(m.title for m in METRICS),
               "samples", "errors", "status", "log"]
-    note = BENCHMARK_NOTES.get(benchmark.split(":")[0])
+    descriptor = BENCHMARKS.get(benchmark.split(":")[0])
+    note = descriptor.report_note if descriptor else None
     lines = [f"## {benchmark}", "", *([note, ""] if note else []),
              *_table(header, [_row_cells(r, out_dir) for r in rows]), ""]
     if paired:

@@ -1,0 +1,15 @@
+"""HumanEval's descriptor: what every part of the package knows of this benchmark."""
+
+from ping_inspect.benchmarks import CODE_AGENTS, CODE_SINGLE_TURN, Benchmark
+
+BENCHMARK = Benchmark(
+    "humaneval",
+    task="ping_inspect/humaneval",
+    preset="code_llama",
+    family="code",
+    agents=CODE_AGENTS,
+    fewshot="ping_inspect.humaneval.fewshot:humaneval_fewshot",
+    roles=("benign",),
+    **CODE_SINGLE_TURN,
+    plot_group="code",
+)
