@@ -50,15 +50,16 @@ def test_a_claim_past_its_lease_is_taken(tmp_path: Path) -> None:
     assert claims.claim("far") is not None
 
 
-def test_bad_shards_are_clear_errors() -> None:
+def test_bad_shards_are_clear_errors(tmp_path: Path) -> None:
     assert Shard.parse("1/2") == Shard(1, 2)
     assert Shard(1, 3).order(7) == [1, 4, 0, 2, 3, 5, 6]
     for text in ("2/2", "x", "1-2", "-1/2"):
         with pytest.raises(ValueError, match="0 <= I < N"):
             Shard.parse(text)
     with pytest.raises(GridError, match="models given by name"):
-        run_grid(models("/dev/null", 0), DEFENCES, [BENCHMARK], "unused",
+        run_grid(models("/dev/null", 0), DEFENCES, [BENCHMARK], str(tmp_path),
                  table=BENCHMARK_TABLE, workers=2)
+    assert not any(tmp_path.iterdir())
 
 
 def _start(log_dir: Path, calls: Path, shard: str, delay: float) -> subprocess.Popen:

@@ -443,6 +443,9 @@ def run_grid(
     cells = plan_cells(benchmarks, defences, presets, prefix_files, prefill_mode,
                        guard_model, task_args, table)
     if workers > 1 and shard is None:
+        if any(not isinstance(m, str) for m in models):
+            # Checked before the grid file is written: a refused run leaves nothing behind.
+            raise GridError("--workers needs models given by name (they start in new processes).")
         write_grid_file(log_dir, cells, [_model_name(m) for m in models])
         grid_args = dict(models=list(models), defences=list(defences),
                          benchmarks=list(benchmarks), log_dir=log_dir, presets=presets,
