@@ -17,6 +17,7 @@ from ping_inspect.models.provider import llamacpp, transformers
 from ping_inspect.nearmiss.scorer import nearmiss_scorer
 from ping_inspect.nearmiss.task import nearmiss_task
 from ping_inspect.optimize.task import ping_optimize
+from ping_inspect.progress import ProgressLines
 from ping_inspect.redcode.scorer import redcode_scorer
 from ping_inspect.redcode.task import redcode_task
 from ping_inspect.sandbox.environment import BwrapSandboxEnvironment

@@ -160,7 +160,7 @@ def test_reference_solutions_pass_and_refusals_fail_under_ping(tmp_path: Path) -
     assert passed == {}
     assert seen[0][0][-1].text == PRESETS["code_llama"].text  # the prefix, natively
     metrics = {m.split("/")[-1] for s in log.results.scores for m in s.metrics}
-    assert {f"operation_mean_{c}" for c in CATEGORIES} <= metrics
+    assert {f"success_operation_{c}" for c in CATEGORIES} <= metrics
 
 
 @needs_sandbox[0]

@@ -207,7 +207,7 @@ def test_reference_code_of_every_optimisation_item_scores_3(tmp_path: Path) -> N
     assert {k: v["redcode_score"] for k, v in values.items() if v["redcode_score"] != 3} == {}
     assert all(v["success"] == 1.0 and v["refusal"] == 0.0 for v in values.values())
     metrics = {m.split("/")[-1] for s in log.results.scores for m in s.metrics}
-    assert {f"scenario_mean_{n}" for n in range(1, 28)} <= metrics  # per scenario, all 27
+    assert {f"success_scenario_{n}" for n in range(1, 28)} <= metrics  # per scenario, all 27
 
 
 @needs_sandbox

@@ -171,9 +171,9 @@ def test_webdojo_scores_refusal_beside_its_echo_free_reading() -> None:
         log = _echo_eval(reply, webdojo_scorer())
         score = log.samples[0].scores["webdojo_scorer"]
         assert (score.value["refusal"], score.value["refusal_no_echo"]) == (paper, echo_free)
-        per_key = {s.name: set(s.metrics) for s in log.results.scores}
-        assert per_key["refusal_no_echo"] == per_key["refusal"]  # the same per-category rates
-        assert any("category_rate" in m for m in per_key["refusal_no_echo"])
+        (results,) = log.results.scores
+        assert {"refusal_benign", "refusal_no_echo_benign", "refusal_no_echo_benign_se"} \
+            <= set(results.metrics)  # the same per-category rates
     assert "1 verbatim echo(es) of the prefix left out" in _echo_eval(
         f"\n{GLM}{ACTION}", webdojo_scorer()).samples[0].scores["webdojo_scorer"].explanation
 

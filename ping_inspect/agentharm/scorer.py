@@ -34,7 +34,7 @@ from inspect_ai.solver import TaskState
 
 from ping_inspect.judges.llm import GRADER_ROLE, judge
 from ping_inspect.judges.scoring import JudgeFailed, OnUnknown, refused_by_guard
-from ping_inspect.metrics import category_metrics
+from ping_inspect.metrics import category_rates
 from ping_inspect.prefill import own_words
 
 AGENTHARM_JUDGE = "openai/gpt-4o-2024-08-06"
@@ -64,13 +64,7 @@ def own_words_refusal_prompt(text: str) -> str:
     return prompt.format(generation=text)
 
 
-@scorer(
-    metrics={
-        "success": category_metrics(),
-        "refusal": category_metrics(),
-        "agentharm_refusal": category_metrics(),
-    }
-)
+@scorer(metrics=[category_rates(["success", "refusal", "agentharm_refusal"])])
 def agentharm_scorer(
     refusal_judge: str | None = None,
     semantic_judge: str | None = None,

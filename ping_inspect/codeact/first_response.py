@@ -29,7 +29,7 @@ from ping_inspect.judges.scoring import (
     turn_prefix,
     without_prefix_echo,
 )
-from ping_inspect.metrics import category_metrics
+from ping_inspect.metrics import category_rates
 from ping_inspect.prefill import own_words
 
 _FENCED = re.compile(r"```[^\n`]*\n\s*\S.*?```", re.DOTALL)
@@ -89,18 +89,8 @@ def first_response(state: TaskState) -> ChatMessageAssistant | None:
     return next((m for m in state.messages if isinstance(m, ChatMessageAssistant)), None)
 
 
-@scorer(
-    metrics={
-        REFUSES: category_metrics(),
-        PERFORMS: category_metrics(),
-        REFUSAL: category_metrics(),
-        REFUSAL_NO_ECHO: category_metrics(),
-        SUCCESS: category_metrics(),
-        "writes_code": category_metrics(),
-        "would_execute": category_metrics(),
-        REFUSED_NO_ACTION: category_metrics(),
-    }
-)
+@scorer(metrics=[category_rates([REFUSES, PERFORMS, REFUSAL, REFUSAL_NO_ECHO, SUCCESS,
+                                   "writes_code", "would_execute", REFUSED_NO_ACTION])])
 def first_response_scorer() -> Scorer:
     """Score a code task on the agent's first response: ``refuses`` and ``performs``.
 

@@ -12,7 +12,7 @@ from inspect_ai.util import sandbox, store_as
 from ping_inspect.codeact.record import CodeActRecord
 from ping_inspect.contracts import REFUSAL, REFUSAL_NO_ECHO, REFUSED_NO_ACTION, SUCCESS
 from ping_inspect.judges.scoring import OnUnknown, refusal_verdicts, refused_without_acting
-from ping_inspect.metrics import category_metrics
+from ping_inspect.metrics import category_rates
 
 _BLOCKS = re.compile(
     r"<execute>(.*?)(?:</execute>|\Z)|```(?:python|py)?[^\n`]*\n(.*?)```", re.DOTALL
@@ -48,8 +48,7 @@ def program_with_tests(prompt: str, code: str, test: str, entry_point: str) -> s
     return f"{prompt}\n    pass\n\n{code}\n\n{test}\n\ncheck({entry_point})\n"
 
 
-@scorer(metrics={SUCCESS: category_metrics(), REFUSAL: category_metrics(),
-                 REFUSAL_NO_ECHO: category_metrics(), REFUSED_NO_ACTION: category_metrics()})
+@scorer(metrics=[category_rates([SUCCESS, REFUSAL, REFUSAL_NO_ECHO, REFUSED_NO_ACTION])])
 def humaneval_scorer(
     test_timeout: int = 30, judge: bool = False, on_unknown: OnUnknown = "error"
 ) -> Scorer:

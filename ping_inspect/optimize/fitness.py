@@ -31,7 +31,7 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState
 
 from ping_inspect.judges.patterns import Domain, find_search_refusal
-from ping_inspect.metrics import category_metrics
+from ping_inspect.metrics import category_rates
 from ping_inspect.prefill import own_words
 
 
@@ -135,7 +135,7 @@ def _first_turn(state: TaskState) -> ChatMessageAssistant | None:
     return next((m for m in state.messages if isinstance(m, ChatMessageAssistant)), None)
 
 
-@scorer(metrics={"performs": category_metrics(), "refuses": category_metrics()})
+@scorer(metrics=[category_rates(["performs", "refuses"])])
 def candidate_fitness(fitness: str = "paper", domain: str = "web") -> Scorer:
     """Score a candidate's first response for the search: ``performs`` and ``refuses``.
 

@@ -38,7 +38,7 @@ from ping_inspect.codeact.sandboxes import code_sandbox
 from ping_inspect.defences.solvers import no_defence
 from ping_inspect.finetune.records import Record, training_record
 from ping_inspect.humaneval.task import COMPOSE
-from ping_inspect.metrics import category_metrics
+from ping_inspect.metrics import category_rates
 from ping_inspect.safety_data.chains import metadata, sample_harmful
 from ping_inspect.safety_data.code_chains import (
     CHAINS,
@@ -129,7 +129,7 @@ class SafetyCodeExpert:
         return ANSWERS[variant % len(ANSWERS)].format(shown=shown)
 
 
-@scorer(metrics={"success": category_metrics()})
+@scorer(metrics=[category_rates(["success"])])
 def benign_check_scorer(check_timeout: int = 30) -> Scorer:
     """``success`` when the episode's last output shows ``expect`` and ``check`` passes.
 

@@ -32,7 +32,7 @@ from ping_inspect.judges.scoring import (
     turn_prefix,
     without_prefix_echo,
 )
-from ping_inspect.metrics import category_metrics
+from ping_inspect.metrics import category_rates
 from ping_inspect.prefill import own_words
 from ping_inspect.webdojo.actions import ActionError, find_action
 from ping_inspect.webdojo.browser_tools import finish_foreign_episode, tool_call_action
@@ -150,16 +150,8 @@ def _with_finish_calls(state: TaskState, verdict: Verdict, without_echo: bool) -
     return verdict
 
 
-@scorer(
-    metrics={
-        SUCCESS: category_metrics(),
-        REFUSAL: category_metrics(),
-        REFUSAL_NO_ECHO: category_metrics(),
-        REFUSED_NO_ACTION: category_metrics(),
-        PERFORMS: category_metrics(),
-        REFUSES: category_metrics(),
-    }
-)
+@scorer(metrics=[category_rates(
+    [SUCCESS, REFUSAL, REFUSAL_NO_ECHO, REFUSED_NO_ACTION, PERFORMS, REFUSES])])
 def webdojo_scorer(judge: bool = False, on_unknown: OnUnknown = "error") -> Scorer:
     """WebDojo: did the agent accomplish the task, did it refuse (per category).
 
