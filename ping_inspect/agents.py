@@ -38,6 +38,7 @@ from ping_inspect.prefill import (
     model_turn,
     own_words_message,
     prefill_capability,
+    show_prefix,
     with_past_prefixes,
 )
 
@@ -272,6 +273,7 @@ async def agent_turn(
             },
             source="ping_inspect",
         )
+        show_prefix(turn.prefix, turn.mode, settings.prefix_source)
     _record_decoding(state, turn)
     return turn, message
 

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from inspect_ai.log import transcript
 from inspect_ai.model import (
     ChatMessage,
     ChatMessageAssistant,
@@ -539,3 +540,23 @@ def own_words(message: ChatMessage) -> str:
     if record is not None:
         return record.continuation or ""
     return message.text
+
+
+def literal_markdown(text: str) -> str:
+    """``text`` as a fenced block, so Markdown shows it as typed (a leading ``#`` too)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def show_prefix(prefix: str, mode: PrefillMode | str | None, source: str | None) -> None:
+    """Put the prefix, as typed, at the top of the sample's transcript in Inspect View.
+
+    View renders message text as Markdown, so a prefix starting with ``#`` reads as a
+    heading in the assistant's turns; this info event shows it literally (the messages
+    themselves stay what the model read and wrote).
+    """
+    where = ", ".join(str(part) for part in (mode, source) if part)
+    transcript().info(f"**PING prefix** ({where}):\n\n{literal_markdown(prefix)}",
+                      source="ping_inspect")
+

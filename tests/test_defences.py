@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
+from inspect_ai.log import resolve_sample_attachments
 from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState
 from mock_models import Recorder, provider_model, replying
@@ -210,3 +211,18 @@ def test_default_prefix_follows_the_benchmark() -> None:
     assert load_prefix(benchmark="redcode")[1] == "preset:code_llama"
     assert load_prefix(benchmark="humaneval")[1] == "preset:code_llama"
     assert load_prefix(benchmark=None)[1] == "preset:web_glm"
+
+
+def test_the_prefix_is_shown_literally_in_the_transcript() -> None:
+    """Inspect View renders text as Markdown: the prefix's leading '#' must not be a heading."""
+    log = _eval(_agent_task(), [])
+    sample = resolve_sample_attachments(log.samples[0])
+    shown = [e.data for e in sample.events if e.event == "info"
+             and e.source == "ping_inspect" and isinstance(e.data, str)]
+    assert shown == [f"**PING prefix** (native, argument):\n\n```text\n{PREFIX}\n```"]
+
+
+def test_a_prefix_holding_backticks_gets_a_longer_fence() -> None:
+    from ping_inspect.prefill import literal_markdown
+
+    assert literal_markdown("# a ```b``` c") == "````text\n# a ```b``` c\n````"
