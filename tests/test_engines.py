@@ -55,3 +55,17 @@ def test_a_checkpoint_converts_once_and_again_when_it_changes(tiny_folder: Path)
 def test_a_folder_that_is_not_a_model_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LlamaServerError, match="not a transformers model folder"):
         engines.gguf_for(tmp_path)
+
+
+def test_compare_puts_only_local_models_named_without_a_provider_on_the_engine(
+    tiny_folder: Path,
+) -> None:
+    from ping_inspect.compare.cli import on_engine
+
+    given = ["smollm2", str(tiny_folder), "transformers/smollm2", "openai/gpt-4o"]
+    assert on_engine(given, "transformers") == [
+        "transformers/smollm2", f"transformers/{tiny_folder.resolve()}",
+        "transformers/smollm2", "openai/gpt-4o"]
+    on_llamacpp = on_engine(given, "llamacpp")
+    assert on_llamacpp[0] == "llamacpp/smollm2" and on_llamacpp[2:] == given[2:]
+    assert on_llamacpp[1] == f"llamacpp/{engines.gguf_for(tiny_folder)}"
