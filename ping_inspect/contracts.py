@@ -75,6 +75,19 @@ class PrefillMode(StrEnum):
     USER_SUFFIX = "user_suffix"
 
 
+class Engine(StrEnum):
+    """The engine that serves a local model (``--engine`` of ``reproduce`` and ``compare``)."""
+
+    LLAMACPP = "llamacpp"
+    """llama.cpp's llama-server on a GGUF file: the fast CPU path (``llamacpp/``)."""
+    TRANSFORMERS = "transformers"
+    """Hugging Face transformers in this process: exact HF runs, hidden states, LoRA."""
+
+
+ENGINE_CHOICES: tuple[str, ...] = ("auto", *(e.value for e in Engine))
+"""``--engine`` values: ``auto`` is llamacpp on CPU where llama-server is built."""
+
+
 class Placement(StrEnum):
     """Where a prefix was put on a turn (recorded in the turn's metadata)."""
 

@@ -1,8 +1,10 @@
 """The llamacpp/ provider: a real llama-server on the embedded SmolLM2 GGUF.
 
-One server for the module (2 slots, small context, few tokens); the lifecycle and bad-input
-tests start their own short-lived ones. Skipped where llama-server is not built
-(`bash scripts/install.sh` builds it).
+Two servers for the module: one that continues turns (2 slots, small context, few
+tokens) serves every model test and is stopped by the last test; one started with
+``--no-prefill-assistant`` (it closes the turn) fails the probe and is then killed, as a
+server that dies mid-run. Bad paths and a port in use fail before a server starts.
+Skipped where llama-server is not built (`bash scripts/install.sh` builds it).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from inspect_ai import eval
 from inspect_ai.model import (
     ChatMessageAssistant,
+    ChatMessageTool,
     ChatMessageUser,
     GenerateConfig,
     Model,
@@ -25,6 +29,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolInfo, ToolParam, ToolParams
 
+from ping_inspect.defences.solvers import ping
 from ping_inspect.models.llama_server import LlamaServerError, find_llama_server
 from ping_inspect.prefill import (
     PrefillError,
@@ -33,6 +38,7 @@ from ping_inspect.prefill import (
     prefill_capability,
     probe_continuation,
 )
+from ping_inspect.webdojo.task import webdojo_task
 
 try:
     find_llama_server()
@@ -58,6 +64,11 @@ ADD = ToolInfo(
 )
 
 
+ADD_REQUEST = [ChatMessageUser(content="Use the add tool to add 2 and 3.")]
+ADD_CALL_PREFIX = '<tool_call>\n{"name": "add", "arguments": {'
+TOOL_TURN = GenerateConfig(temperature=0.0, max_tokens=40)
+
+
 def llamacpp(**args: object) -> Model:
     return get_model("llamacpp/smollm2", memoize=False, **{**SMALL, **args})
 
@@ -65,6 +76,14 @@ def llamacpp(**args: object) -> Model:
 @pytest.fixture(scope="module")
 def model() -> Iterator[Model]:
     served = llamacpp()
+    yield served
+    served.api.close()
+
+
+@pytest.fixture(scope="module")
+def closing() -> Iterator[Model]:
+    """A server that closes the assistant turn (it is killed by a test)."""
+    served = llamacpp(slots=1, ctx=1024, server_args="--no-prefill-assistant")
     yield served
     served.api.close()
 
@@ -113,22 +132,28 @@ async def test_a_request_with_tools_is_answered(model: Model) -> None:
     assert output.error is None and output.message is not None
 
 
-def test_server_is_stopped_at_close() -> None:
-    served = llamacpp(slots=1, ctx=1024)
-    pid = server_pid(served)
-    os.kill(pid, 0)
-    served.api.close()
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+async def test_a_tool_call_opened_in_the_prefix_comes_back_as_a_tool_call(
+    model: Model,
+) -> None:
+    # SmolLM2 writes no call of its own: the turn is prefilled up to the arguments, it
+    # closes the block (llama-server's own parser answered HTTP 500 on this turn).
+    turn, message = await model_turn(model, ADD_REQUEST, prefix=ADD_CALL_PREFIX,
+                                     tools=[ADD], config=TOOL_TURN)
+    assert turn.mode == PrefillMode.NATIVE
+    assert [call.function for call in message.tool_calls or []] == ["add"]
+    assert message.tool_calls[0].parse_error is None  # type: ignore[index]
+    assert turn.output.stop_reason == "tool_calls"
+    assert "<tool_call>" not in turn.continuation and "</tool_call>" not in turn.continuation
 
 
-async def test_a_server_that_dies_mid_run_is_an_error_not_an_answer() -> None:
-    served = llamacpp(slots=1, ctx=1024)
-    os.kill(server_pid(served), signal.SIGKILL)
-    served.api.server.process.wait()  # type: ignore[attr-defined]
-    with pytest.raises(LlamaServerError, match="exited with code"):
-        await served.generate(CAPITAL, config=GREEDY)
-    served.api.close()
+async def test_ping_on_a_running_llamacpp_server_returns_tool_calls(model: Model) -> None:
+    # The AgentHarm route (ping/llamacpp/...), on the module's server: -M base_url, its
+    # template read from /props.
+    pinged = get_model("ping/llamacpp/smollm2", memoize=False, prefix=ADD_CALL_PREFIX,
+                       base_url=str(model.api.base_url))  # type: ignore[attr-defined]
+    output = await pinged.generate(ADD_REQUEST, tools=[ADD], config=TOOL_TURN)
+    assert [call.function for call in output.message.tool_calls or []] == ["add"]
+    assert output.metadata["ping_inspect"]["mode"] == "native"  # type: ignore[index]
 
 
 def test_missing_and_non_gguf_paths_are_one_clear_error(tmp_path: Path) -> None:
@@ -175,10 +200,48 @@ async def test_an_openai_api_server_that_continues_passes_the_probe(model: Model
     assert not turn.continuation.startswith("The capital")
 
 
-async def test_a_server_that_closes_the_turn_fails_the_probe() -> None:
-    closing = llamacpp(slots=1, ctx=1024, server_args="--no-prefill-assistant")
-    try:
-        with pytest.raises(PrefillError, match="closed the assistant turn"):
-            await probe_continuation(openai_api(closing))
-    finally:
-        closing.api.close()
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_web_tool_agent_acts_on_a_tool_call_from_the_server(
+    model: Model, tmp_path: Path
+) -> None:
+    # WebDojo's tool-calling agent on the module's server: a turn prefilled with a click
+    # the model closes is read as a click, carried out in the browser, answered.
+    prefix = tmp_path / "click.txt"
+    prefix.write_text('<tool_call>\n{"name": "click", "arguments": {"element": 5}}\n')
+    client = get_model("llamacpp/smollm2", memoize=False,
+                       base_url=str(model.api.base_url))  # type: ignore[attr-defined]
+    [log] = eval(webdojo_task(agent="tools", max_steps=2, max_tokens=24), model=client,
+                 solver=ping(prefix_file=str(prefix)), sample_id=["webdojo-1"],
+                 display="none", log_dir=str(tmp_path))
+    assert log.status == "success", log.error
+    [sample] = log.samples or []
+    first = next(m for m in sample.messages if isinstance(m, ChatMessageAssistant))
+    assert [call.function for call in first.tool_calls or []] == ["click"]
+    assert first.metadata["ping_inspect"]["mode"] == "native"  # type: ignore[index]
+    assert any(isinstance(m, ChatMessageTool) for m in sample.messages)
+    assert sample.scores["webdojo_scorer"].metadata["browser_actions"] >= 1  # type: ignore[index]
+
+
+def test_server_is_stopped_at_close(model: Model) -> None:
+    # Last test of the module: it stops the shared server.
+    pid = server_pid(model)
+    os.kill(pid, 0)
+    model.api.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+# The second server starts only after the first has stopped.
+
+
+async def test_a_server_that_closes_the_turn_fails_the_probe(closing: Model) -> None:
+    with pytest.raises(PrefillError, match="closed the assistant turn"):
+        await probe_continuation(openai_api(closing))
+
+
+async def test_a_server_that_dies_mid_run_is_an_error_not_an_answer(closing: Model) -> None:
+    os.kill(server_pid(closing), signal.SIGKILL)
+    closing.api.server.process.wait()  # type: ignore[attr-defined]
+    with pytest.raises(LlamaServerError, match="exited with code"):
+        await closing.generate(CAPITAL, config=GREEDY)

@@ -197,7 +197,7 @@ def _argv(tiny_model: Path, out: Path, trajectories: Path) -> list[str]:
             "--safety-max-steps", "2", "--max-steps", "4", "--eval-every", "2",
             "--mix-ratio", "0.25", "--lr", "5e-3", "--safety-lr", "5e-3", "--batch-size", "2",
             "--grad-accum", "1", "--max-length", "256", "--device", "cpu", "--threads", "1",
-            "--no-progress"]
+            "--engine", "transformers", "--no-progress"]
 
 
 class Interrupted(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from ping_inspect.compare.grid import (
@@ -15,6 +16,7 @@ from ping_inspect.compare.grid import (
     plan_cells,
     run_grid,
 )
+from ping_inspect.contracts import ENGINE_CHOICES
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +26,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "again to resume: finished cells are skipped, missing or failed ones run again."
     )
     parser.add_argument("--models", required=True,
-                        help="comma-separated models, e.g. transformers/smollm2,openai/gpt-4o")
+                        help="comma-separated models, e.g. smollm2,openai/gpt-4o (a local "
+                             "model named without a provider, smollm2 or a transformers "
+                             "folder, runs on --engine)")
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                        help="engine of the local models named without a provider: llamacpp "
+                             "(llama.cpp's server; a folder is converted to GGUF once) or "
+                             "transformers; default auto: llamacpp on CPU where it is "
+                             "installed, else transformers")
     parser.add_argument("--defences", default="none,ping",
                         help="comma-separated defences; combine with +, e.g. "
                              "none,ptst,fewshot,ping,guard,ping+guard (default: none,ping)")
@@ -81,6 +90,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_opts.add_argument("--list", action="store_true",
                           help="create the grid's tasks, print the cells and exit without "
                                "running")
+
+
+def on_engine(models: list[str], engine: str) -> list[str]:
+    """The models with each local one named without a provider put on ``engine``.
+
+    A local model is ``smollm2`` (the embedded model; on llamacpp its own GGUF) or an
+    existing transformers folder (on llamacpp, its GGUF converted once). Names with a
+    provider (``transformers/...``, ``llamacpp/...``, ``openai/...``) stay as given.
+
+    Raises:
+        GridError: a folder that cannot be converted.
+    """
+    local = [m for m in models if m.lower() == "smollm2" or Path(m).expanduser().is_dir()]
+    if not local:
+        return models
+    from ping_inspect.models.engines import local_model_name, resolve_engine
+    from ping_inspect.models.llama_server import LlamaServerError
+
+    chosen = resolve_engine(engine, _local_device())
+
+    def named(model: str) -> str:
+        if model.lower() == "smollm2":
+            return f"{chosen}/smollm2"
+        return local_model_name(Path(model).expanduser(), chosen)
+
+    try:
+        return [named(m) if m in local else m for m in models]
+    except LlamaServerError as err:
+        raise GridError(str(err)) from err
+
+
+def _local_device() -> str:
+    try:
+        import torch
+    except ImportError:  # llama.cpp alone needs no torch
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _split_list(text: str) -> list[str]:
@@ -152,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
             guard_model=args.guard_model,
             task_args=parse_assignments(args.task_args, "-T"),
         )
-        models = _split_list(args.models)
+        models = on_engine(_split_list(args.models), args.engine)
         many = _many_workers(args)
         if args.list:
             for cell in plan_cells(**grid):

@@ -13,14 +13,20 @@ continuation only, as every native-prefill provider does.
 Tools: a model whose own chat template cannot show tools to the model (the embedded
 SmolLM2's) is served with the package's ChatML template with tools in the Hermes
 convention (``templates/chatml_tools.jinja``), which renders a tool-less conversation
-exactly as SmolLM2's own; llama-server renders it and parses the ``<tool_call>`` blocks
-into OpenAI tool calls. The ``transformers/`` provider uses the same file for such
-models, so both engines read the same prompt.
+exactly as SmolLM2's own. The ``transformers/`` provider uses the same file for such
+models, so both engines read the same prompt, and both read the model's
+``<tool_call>`` blocks back with the same code (``chat_templates.extract_tool_calls``):
+llama-server renders the tools but is asked not to parse (``tool_choice: none``), because
+its own parser rejects a turn whose tool call opens in a prefilled prefix (HTTP 500) and
+leaves a small model's calls as text.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,12 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from ping_inspect.inspect_compat import MODEL_INFO_LOOKUP_API_KEY, openai_compatible_api
-from ping_inspect.models.chat_templates import TOOLS_TEMPLATE, needs_tools_template
+from ping_inspect.models.chat_templates import (
+    TOOLS_TEMPLATE,
+    extract_tool_calls,
+    needs_tools_template,
+    tools_template,
+)
 from ping_inspect.models.llama_server import (
     LlamaServer,
     LlamaServerError,
@@ -96,6 +107,7 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
             )
         self.slots = int(model_args.get("slots", 4))
         self.server: LlamaServer | None = None
+        self._tools_template: bool | None = None
         lookup_only = api_key == MODEL_INFO_LOOKUP_API_KEY
         if base_url is None and not lookup_only:
             self.server = self._start(model_name, model_args)
@@ -110,6 +122,8 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
 
     def _start(self, model_name: str, model_args: dict[str, Any]) -> LlamaServer:
         gguf = check_gguf(resolve_gguf(model_name))
+        template = chat_template_for(gguf, model_args.get("chat_template"))
+        self._tools_template = template == TOOLS_TEMPLATE
         ctx_per_slot = 8192
         return start_llama_server(
             find_llama_server(),
@@ -119,7 +133,7 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
             slots=self.slots,
             threads=int(model_args["threads"]) if model_args.get("threads") else None,
             ctx=int(model_args.get("ctx") or ctx_per_slot * self.slots),
-            chat_template=chat_template_for(gguf, model_args.get("chat_template")),
+            chat_template=template,
             extra_args=(os.environ.get(SERVER_ARGS_ENV, "").split()
                         + str(model_args.get("server_args") or "").split()),
             timeout=float(model_args.get("timeout", 120)),
@@ -132,15 +146,31 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput | tuple[ModelOutput | Exception, ModelCall]:
-        """Answer one request; a prefilled turn comes back as the continuation only."""
+        """Answer one request; a prefilled turn comes back as the continuation only.
+
+        With the shared tools template, the server renders the tools and this provider
+        reads the calls from the model's text (see the module docstring).
+        """
         self._check_alive()
-        result = await super().generate(input, tools, tool_choice, config)
+        parse_calls = bool(tools) and tool_choice != "none" and await self._serves_tools_template()
+        result = await super().generate(
+            input, tools, "none" if parse_calls else tool_choice, config
+        )
         output, call = result if isinstance(result, tuple) else (result, None)
-        if isinstance(output, ModelOutput) and input and isinstance(
-            input[-1], ChatMessageAssistant
-        ):
-            output = strip_echoed_prefix(output, input[-1].text)
+        prefix = input[-1].text if input and isinstance(input[-1], ChatMessageAssistant) else ""
+        if isinstance(output, ModelOutput):
+            if prefix:
+                output = strip_echoed_prefix(output, prefix)
+            if parse_calls:
+                output = with_tool_calls(output, prefix)
         return (output, call) if call is not None else output
+
+    async def _serves_tools_template(self) -> bool:
+        """Whether the server renders the package's tools template (asked once)."""
+        if self._tools_template is None:
+            template = await asyncio.to_thread(served_chat_template, str(self.base_url))
+            self._tools_template = template.strip() == tools_template().strip()
+        return self._tools_template
 
     def should_retry(self, ex: BaseException) -> Any:
         """Never retry against a server that has exited: say so instead."""
@@ -172,6 +202,30 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
         """Close the client, then stop the server."""
         await super().aclose()
         self.close()
+
+
+def with_tool_calls(output: ModelOutput, prefix: str) -> ModelOutput:
+    """``output`` with the ``<tool_call>`` blocks of each choice read into tool calls."""
+    for choice in output.choices:
+        text, calls = extract_tool_calls(choice.message.text, prefix)
+        if calls:
+            choice.message = choice.message.model_copy(
+                update={"content": text, "tool_calls": calls}
+            )
+            choice.stop_reason = "tool_calls"
+    if output.choices:
+        output.completion = output.choices[0].message.text
+    return output
+
+
+def served_chat_template(base_url: str) -> str:
+    """The chat template a running llama-server renders (its ``/props``)."""
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/props", timeout=30) as response:
+            return str(json.load(response).get("chat_template") or "")
+    except (OSError, ValueError):
+        return ""  # not a llama-server: leave tool calls to the server
 
 
 def resolve_gguf(model_name: str) -> Path:

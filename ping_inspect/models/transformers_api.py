@@ -7,8 +7,6 @@ message open (``continue_final_message``) and returns only the tokens the model 
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Hashable
 from typing import Any
 
@@ -23,11 +21,15 @@ from inspect_ai.model import (
     ModelOutput,
     ModelUsage,
 )
-from inspect_ai.tool import ToolCall, ToolChoice, ToolInfo
+from inspect_ai.tool import ToolChoice, ToolInfo
 
 from ping_inspect.inspect_compat import MODEL_INFO_LOOKUP_API_KEY
 from ping_inspect.models.batching import RequestBatcher
-from ping_inspect.models.chat_templates import needs_tools_template, tools_template
+from ping_inspect.models.chat_templates import (
+    extract_tool_calls,
+    needs_tools_template,
+    tools_template,
+)
 from ping_inspect.models.generation import BatchGenerator, Generated, GenerationSettings
 from ping_inspect.models.hidden_states import HIDDEN_STATES_KEY
 from ping_inspect.models.loading import (
@@ -65,9 +67,6 @@ MODEL_ARGS = {
 
 # The api_key Inspect passes when it creates a provider only to look up model information.
 _MODEL_INFO_LOOKUP = MODEL_INFO_LOOKUP_API_KEY
-
-_TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
-
 
 class TransformersAPI(ModelAPI):
     """A local transformers chat model that continues a trailing assistant message."""
@@ -148,7 +147,12 @@ class TransformersAPI(ModelAPI):
         self._check_length(prompt_ids)
         settings = GenerationSettings.from_config(config, DEFAULT_MAX_TOKENS)
         result = await self.batcher.submit(settings, prompt_ids)
-        output = self._model_output(result, parse_tool_calls=bool(tool_schemas))
+        prefix = input[-1].text if continue_final else ""
+        output = self._model_output(
+            result,
+            parse_tool_calls=bool(tool_schemas) and tool_choice != "none",
+            prefix=prefix,
+        )
         call = ModelCall.create(
             request={
                 "prompt": prompt,
@@ -219,9 +223,11 @@ class TransformersAPI(ModelAPI):
                 f"reads at most {limit}: shorten the input (fewer steps or examples)."
             )
 
-    def _model_output(self, result: Generated, parse_tool_calls: bool) -> ModelOutput:
+    def _model_output(
+        self, result: Generated, parse_tool_calls: bool, prefix: str
+    ) -> ModelOutput:
         text, tool_calls = (
-            extract_tool_calls(result.text) if parse_tool_calls else (result.text, [])
+            extract_tool_calls(result.text, prefix) if parse_tool_calls else (result.text, [])
         )
         message = ChatMessageAssistant(
             content=text,
@@ -284,35 +290,6 @@ def chat_dicts(messages: list[ChatMessage]) -> list[dict[str, Any]]:
                 entry["content"] = f"Error: {message.error.message}"
         converted.append(entry)
     return converted
-
-
-def extract_tool_calls(text: str) -> tuple[str, list[ToolCall]]:
-    """Split ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` blocks from text.
-
-    This is the convention of the chat templates that render tools (Qwen, Hermes and
-    others); a block that is not valid JSON becomes a tool call with a parse error.
-    """
-    calls: list[ToolCall] = []
-    for index, block in enumerate(_TOOL_CALL.findall(text)):
-        try:
-            data = json.loads(block)
-            calls.append(
-                ToolCall(
-                    id=f"call_{index}",
-                    function=str(data["name"]),
-                    arguments=dict(data.get("arguments") or {}),
-                )
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            calls.append(
-                ToolCall(
-                    id=f"call_{index}",
-                    function="unknown",
-                    arguments={},
-                    parse_error=f"Malformed tool call {block!r}: {err}",
-                )
-            )
-    return _TOOL_CALL.sub("", text).strip() if calls else text, calls
 
 
 def _flag(value: Any) -> bool:

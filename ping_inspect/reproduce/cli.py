@@ -21,6 +21,7 @@ import sys
 from dataclasses import fields
 from typing import NoReturn
 
+from ping_inspect.contracts import ENGINE_CHOICES
 from ping_inspect.reproduce.settings import (
     DEVICES,
     DOMAINS,
@@ -112,6 +113,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     evaluation.add_argument("--max-samples", type=int, help="samples run at once")
     machine = parser.add_argument_group("machine")
     machine.add_argument("--device", choices=DEVICES, default=d["device"])
+    machine.add_argument("--engine", choices=ENGINE_CHOICES, default=d["engine"],
+                         help="what evaluates the checkpoints: llamacpp (llama.cpp's server "
+                              "on a GGUF converted from each checkpoint, cached in its folder) "
+                              "or transformers (exact HF); default auto: llamacpp on CPU where "
+                              "it is installed, else transformers")
     machine.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                          help="evaluate in bf16 (default: bf16 on CUDA, fp32 on CPU; training "
                               "is bf16 on CUDA and fp32 on CPU)")

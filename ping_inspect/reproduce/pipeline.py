@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ping_inspect.contracts import Engine
+from ping_inspect.models.engines import local_model_name, resolve_engine
 from ping_inspect.reproduce.settings import (
     DOMAIN_PRESETS,
     MODEL_ROLES,
@@ -57,6 +59,8 @@ class Context:
     device: str
     model_args: dict[str, Any]
     known_benchmarks: Mapping[str, Any]
+    engine: Engine = Engine.TRANSFORMERS
+    """The engine every checkpoint is evaluated on (``--engine``)."""
 
 
 def resolve_device(device: str) -> str:
@@ -84,12 +88,20 @@ def configure_threads(threads: int, device: str) -> None:
         os.environ["MKL_NUM_THREADS"] = str(threads)
 
 
-def model_name(source: str) -> str:
-    """The ``--model`` of a local model for the ``transformers/`` provider."""
-    path = Path(source)
-    if path.is_dir():
-        return f"transformers/{path.resolve()}"
-    return f"transformers/{source}"
+def model_name(source: str, engine: Engine = Engine.TRANSFORMERS) -> str:
+    """The ``--model`` of a local model on ``engine`` (llamacpp: its GGUF, converted once)."""
+    return local_model_name(source, engine)
+
+
+def engine_model_args(engine: Engine, device: str, settings: ReproduceSettings
+                      ) -> dict[str, Any]:
+    """The ``-M`` arguments of every evaluated model on ``engine``."""
+    if engine == Engine.LLAMACPP:
+        return {"threads": settings.threads}
+    model_args: dict[str, Any] = {"device": device}
+    if settings.bf16 is not None:
+        model_args["dtype"] = "bf16" if settings.bf16 else "fp32"
+    return model_args
 
 
 def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
@@ -107,11 +119,13 @@ def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(settings.device)
     configure_threads(settings.threads, device)
-    model_args: dict[str, Any] = {"device": device}
-    if settings.bf16 is not None:
-        model_args["dtype"] = "bf16" if settings.bf16 else "fp32"
+    engine = resolve_engine(settings.engine, device)
+    if engine == Engine.LLAMACPP and settings.bf16:
+        raise ReproduceError("--bf16 is a transformers setting: with --engine llamacpp the "
+                             "GGUF keeps the checkpoint's precision (use --engine transformers).")
+    model_args = engine_model_args(engine, device, settings)
     pipeline = Pipeline(out, asdict(settings), command, exclusive=settings.shard is not None)
-    ctx = Context(settings, out, pipeline, device, model_args, BENCHMARKS)
+    ctx = Context(settings, out, pipeline, device, model_args, BENCHMARKS, engine)
     try:
         base = resolve_model_source(settings.model)
     except LocalModelError as err:
@@ -123,6 +137,7 @@ def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
     for note in notes:
         _say(f"note: {note}")
     ctx.pipeline.note("device", device)
+    ctx.pipeline.note("engine", str(engine))
     ctx.pipeline.note("notes", notes)
 
     safety = stage_safety_data(ctx)
@@ -137,8 +152,9 @@ def reproduce(settings: ReproduceSettings, command: list[str] | None = None,
     mixed = stage_train(ctx, "mixed", aligned["model"], mixed_data["path"],
                         mixed_data["sha256"], settings.lr, settings.epochs, settings.max_steps,
                         steps=True, progress=progress)
-    models = {"base": model_name(base), "aligned": model_name(aligned["model"]),
-              "agentic": model_name(agentic["model"]), "mixed": model_name(mixed["model"])}
+    models = {role: model_name(source, engine) for role, source in (
+        ("base", base), ("aligned", aligned["model"]), ("agentic", agentic["model"]),
+        ("mixed", mixed["model"]))}
     fingerprints = {"base": folder_fingerprint(base), "aligned": aligned["fingerprint"],
                     "agentic": agentic["fingerprint"], "mixed": mixed["fingerprint"]}
     ctx.pipeline.note("models", models)
@@ -465,18 +481,18 @@ def stage_evaluate(ctx: Context, models: Mapping[str, str], fingerprints: Mappin
                             outputs_exist=lambda o: Path(o["log_dir"]).is_dir())
 
 
-def curve_points(aligned: dict[str, Any], runs: Mapping[str, dict[str, Any]]
-                 ) -> list[dict[str, Any]]:
+def curve_points(aligned: dict[str, Any], runs: Mapping[str, dict[str, Any]],
+                 engine: Engine = Engine.TRANSFORMERS) -> list[dict[str, Any]]:
     """The erosion curve's models: the aligned model at step 0, each exported step, the end."""
-    points = [{"run": run, "step": 0, "model": model_name(aligned["model"]),
+    points = [{"run": run, "step": 0, "model": model_name(aligned["model"], engine),
                "fingerprint": aligned["fingerprint"]} for run in runs]
     for run, trained in runs.items():
         for step, path in sorted(trained["steps"].items(), key=lambda kv: int(kv[0])):
             if int(step) < trained["global_step"]:
-                points.append({"run": run, "step": int(step), "model": model_name(path),
+                points.append({"run": run, "step": int(step), "model": model_name(path, engine),
                                "fingerprint": trained["step_fingerprints"][step]})
         points.append({"run": run, "step": trained["global_step"],
-                       "model": model_name(trained["model"]),
+                       "model": model_name(trained["model"], engine),
                        "fingerprint": trained["fingerprint"]})
     return points
 
@@ -500,7 +516,7 @@ def stage_erosion(ctx: Context, aligned: dict[str, Any], runs: Mapping[str, dict
     The aligned model (step 0) and the runs' final models are in the main grid too: on the
     benchmarks the grid evaluates the same way, their cells there are read, not run again.
     """
-    points = curve_points(aligned, runs)
+    points = curve_points(aligned, runs, ctx.engine)
     names = list(dict.fromkeys(p["model"] for p in points))
     shared = shared_parts(parts, grid_parts)
     reused = [m for m in names if m in grid_models.values()] if shared else []

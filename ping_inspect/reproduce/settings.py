@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ping_inspect.contracts import ENGINE_CHOICES
+
 DOMAINS = ("code", "web")
 DEVICES = ("auto", "cpu", "cuda")
 SEARCH_MODES = ("racing", "faithful")
@@ -84,6 +86,8 @@ class ReproduceSettings:
     max_samples: int | None = None
     # machine
     device: str = "auto"
+    engine: str = "auto"
+    """``llamacpp``, ``transformers`` or ``auto`` (llamacpp on CPU where it is installed)."""
     bf16: bool | None = None
     threads: int = 1
     seed: int = 0
@@ -118,6 +122,7 @@ def check(settings: ReproduceSettings) -> ReproduceSettings:
     s = settings
     _choice("--domain", s.domain, DOMAINS)
     _choice("--device", s.device, DEVICES)
+    _choice("--engine", s.engine, ENGINE_CHOICES)
     _choice("--search-mode", s.search_mode, SEARCH_MODES)
     if not 0 < s.mix_ratio < 1 or math.isnan(s.mix_ratio):
         raise ReproduceError(f"--mix-ratio must be in (0, 1) (the share of safety examples "
