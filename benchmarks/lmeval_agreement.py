@@ -44,7 +44,7 @@ def inspect_verdicts(benchmark: str, defence: str, limit: int) -> dict[str, Any]
 
     from ping_inspect.benchmarks import get_benchmark
     from ping_inspect.compare.grid import create_task
-    from ping_inspect.defences.solvers import no_defence, ping
+    from ping_inspect.defences import no_defence, ping
 
     descriptor = get_benchmark(benchmark)
     task = create_task(str(descriptor.task), dict(descriptor.single_turn or {}))

@@ -5,7 +5,7 @@ Each solver is the package's (``ping_inspect.defences``); this file only exposes
 
 from inspect_ai.solver import Solver, solver
 
-from ping_inspect.defences import solvers as package
+from ping_inspect import defences as package
 from ping_inspect.defences.solvers import NOT_GIVEN
 
 

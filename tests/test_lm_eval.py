@@ -50,7 +50,7 @@ def test_a_registered_benchmark_gets_a_task_per_split_and_variant_and_a_group(
     write_tasks(tmp_path, benchmarks=["toybench"])
     group = yaml.safe_load((tmp_path / "ping_toybench.yaml").read_text())
     assert group["task"] == [f"ping_toybench_{r}_{v}" for r in ("benign", "harmful")
-                             for v in ("none", "ping", "ptst", "suffix")]
+                             for v in ("none", "ping", "suffix", "ptst")]
     ping_yaml = (tmp_path / "ping_toybench_harmful_ping.yaml").read_text()
     assert "custom_dataset: !function utils.load_docs" in ping_yaml
     config = yaml.safe_load(ping_yaml.split("custom_dataset:")[0])

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from ping_inspect.compare.grid import (
-    GUARD_ROLE,
     PREFILL_MODES,
     GridError,
     cell_task,
@@ -15,6 +14,7 @@ from ping_inspect.compare.grid import (
     plan_cells,
     run_grid,
 )
+from ping_inspect.defence_registry import DEFENCES, defence_names
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", required=True,
                         help="comma-separated models, e.g. transformers/smollm2,openai/gpt-4o")
     parser.add_argument("--defences", default="none,ping",
-                        help="comma-separated defences; combine with +, e.g. "
-                             "none,ptst,fewshot,ping,guard,ping+guard (default: none,ping)")
+                        help=f"comma-separated defences ({', '.join(defence_names())}); "
+                             "combine with +, e.g. none,ptst,ping,ping+guard (default: "
+                             "none,ping)")
     parser.add_argument("--benchmarks", required=True,
                         help="comma-separated benchmarks, each optionally with task arguments "
                              f"after a colon ({', '.join(grid_benchmarks())}; e.g. "
@@ -112,7 +113,7 @@ def _eval_set_options(args: argparse.Namespace) -> dict[str, Any]:
         value = args.fail_on_error
         options["fail_on_error"] = int(value) if value >= 1 else value
     roles = parse_assignments(args.model_role, "--model-role")
-    if GUARD_ROLE in roles:
+    if any(d.model_role in roles for d in DEFENCES.values() if d.model_role):
         raise GridError("Bind the guard model with --guard-model: it is bound only in the "
                         "guard cells, so that the other cells keep their identity.")
     if roles:

@@ -19,13 +19,22 @@ from typing import Any
 import yaml
 
 from ping_inspect.benchmarks import BENCHMARKS, Benchmark, get_benchmark
+from ping_inspect.defence_registry import (
+    Defence,
+    SingleTurnPrompt,
+    get_defence,
+    single_turn_defences,
+)
 from ping_inspect.defences.presets import DEFAULT_PRESET
-from ping_inspect.defences.prompts import PTST_BLOCK
 from ping_inspect.defences.solvers import load_prefix
 
-VARIANTS = ("none", "ping", "ptst", "suffix")
-"""The defences as lm-eval tasks: no defence, PING (``gen_prefix``), PTST (a safety block
-in the system prompt), and the suffix ablation (the prefix appended to the user turn)."""
+
+def variants() -> list[str]:
+    """The defences that are lm-eval task variants: those with a single-turn form.
+
+    ``none``, ``ping`` (``gen_prefix``), ``suffix``, ``ptst``, in the registry's order.
+    """
+    return [d.name for d in single_turn_defences()]
 
 MAX_NEW_TOKENS = 512
 """New tokens of the first response, as the Inspect CodeAct turn's default."""
@@ -58,14 +67,21 @@ def task_name(benchmark: str, role: str, variant: str) -> str:
     return f"ping_{benchmark}_{role}_{variant}"
 
 
+def _on_prompt(defence: Defence, prompt: SingleTurnPrompt) -> SingleTurnPrompt:
+    return defence.hook("single_turn")(prompt)  # type: ignore[misc, no-any-return]
+
+
 def task_config(benchmark: Benchmark, role: str, variant: str, prefix: str,
                 data_dir: str | None) -> dict[str, Any]:
     """One lm-eval task config (a YAML mapping; ``!function`` hooks added on writing)."""
+    defence = get_defence(variant)
+    # The answer's start depends on the prefix only (the descriptor's contract).
+    gen_prefix = _on_prompt(defence, SingleTurnPrompt("", "", prefix)).gen_prefix
     config: dict[str, Any] = {
         "task": task_name(benchmark.name, role, variant),
         "tag": ["ping_inspect", f"ping_{variant}"],
         "dataset_kwargs": {"benchmark": benchmark.name, "role": role, "variant": variant,
-                           "prefix": prefix if variant == "suffix" else None,
+                           "prefix": prefix if defence.uses_prefix else None,
                            "data_dir": data_dir},
         "output_type": "generate_until",
         "test_split": "test",
@@ -79,11 +95,11 @@ def task_config(benchmark: Benchmark, role: str, variant: str, prefix: str,
             {"metric": "performs", "aggregation": "mean", "higher_is_better": True},
         ],
         "metadata": {"version": 1, "measures": FIRST_RESPONSE_NOTE,
-                     "defence": variant, "prefix_text": prefix if variant in ("ping", "suffix")
+                     "defence": variant, "prefix_text": prefix if defence.uses_prefix
                      else None},
     }
-    if variant == "ping":
-        config["gen_prefix"] = prefix
+    if gen_prefix is not None:
+        config["gen_prefix"] = gen_prefix
     return config
 
 
@@ -109,7 +125,7 @@ def write_tasks(out: Path, preset: str | None = None, prefix_file: str | None = 
                      load_prefix(preset=preset or benchmark.preset or DEFAULT_PRESET))
         names = []
         for role in benchmark.roles:
-            for variant in VARIANTS:
+            for variant in variants():
                 config = task_config(benchmark, role, variant, prefix, data_dir)
                 names.append(config["task"])
                 _write_yaml(out / f"{config['task']}.yaml", config)
@@ -139,6 +155,7 @@ def load_docs(benchmark: str, role: str, variant: str, prefix: str | None = None
     from ping_inspect.compare.grid import GridError, create_task
 
     descriptor = get_benchmark(benchmark)
+    defence = get_defence(variant)
     args = {**(descriptor.single_turn or {}), **({"data_dir": data_dir} if data_dir else {})}
     try:
         task = create_task(descriptor.task, args)  # type: ignore[arg-type]
@@ -151,12 +168,9 @@ def load_docs(benchmark: str, role: str, variant: str, prefix: str | None = None
         if (sample.metadata or {}).get("category") != role:
             continue
         system, user = prompt(sample)
-        if variant == "ptst":
-            system = f"{system}\n\n{PTST_BLOCK}"
-        if variant == "suffix" and prefix:
-            user = f"{user.rstrip()}\n\n{prefix}"
-        docs.append({"id": str(sample.id), "category": role, "system": system, "user": user,
-                     "benchmark": benchmark})
+        shown = _on_prompt(defence, SingleTurnPrompt(system, user, prefix))
+        docs.append({"id": str(sample.id), "category": role, "system": shown.system,
+                     "user": shown.user, "benchmark": benchmark})
     if not docs:
         raise LmEvalTaskError(f"{benchmark}: no {role} samples.")
     return {"test": datasets.Dataset.from_list(docs)}
