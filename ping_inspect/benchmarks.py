@@ -58,6 +58,11 @@ class Benchmark:
             one kind of task each and are plotted together; None: a panel of its own).
         plotted: False for a benchmark kept in the report's tables only.
         report_note: What its report columns mean where they depart from 0/1 rates.
+        reproduce: ``(settings) -> [(compare spec, limit or None), ...]``: its parts of
+            ``ping-inspect reproduce``'s default grid for its family's domain (the
+            settings are reproduce's); None: not in that grid.
+        reproduce_curve: Its compare spec for reproduce's erosion curve; the domain's
+            prefix search runs on the benchmark that has one.
     """
 
     name: str
@@ -77,6 +82,8 @@ class Benchmark:
     plot_group: str | None = None
     plotted: bool = True
     report_note: str | None = None
+    reproduce: Ref | None = None
+    reproduce_curve: str | None = None
 
     def fewshot_source(self) -> Callable[..., Any] | None:
         """The few-shot source, loaded; None when the benchmark has none."""
