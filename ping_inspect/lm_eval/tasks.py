@@ -50,7 +50,15 @@ FIRST_RESPONSE_NOTE = (
 UTILS = '''"""Hooks of the generated ping-inspect lm-eval tasks (see ping_inspect.lm_eval.tasks)."""
 
 from ping_inspect.lm_eval.tasks import load_docs, process_results  # noqa: F401
+from ping_inspect.lm_eval.prefixed import PrefixedTask  # noqa: F401
 '''
+
+
+PREFIX_CHECK = (
+    "Before any generation, each prompt is checked to end with the prefix (the assistant "
+    "turn left open for the model to continue): a chat template that closes the turn, or "
+    "a run without --apply_chat_template, is an error, not a run scored without PING."
+)
 
 
 class LmEvalTaskError(ValueError):
@@ -100,6 +108,7 @@ def task_config(benchmark: Benchmark, role: str, variant: str, prefix: str,
     }
     if gen_prefix is not None:
         config["gen_prefix"] = gen_prefix
+        config["metadata"]["checks"] = PREFIX_CHECK
     return config
 
 
@@ -109,7 +118,8 @@ def write_tasks(out: Path, preset: str | None = None, prefix_file: str | None = 
     """Write the task YAMLs, their hooks and one group per benchmark; return ``out``.
 
     Raises:
-        LmEvalTaskError: an unknown benchmark or one with no single-turn form.
+        LmEvalTaskError: an unknown benchmark, one with no single-turn form, or a
+            ``data_dir`` that does not exist.
         PrefixError: an unknown preset, or an empty, binary or unreadable prefix file.
     """
     chosen = [get_benchmark(n) for n in benchmarks] if benchmarks else single_turn_benchmarks()
@@ -118,6 +128,9 @@ def write_tasks(out: Path, preset: str | None = None, prefix_file: str | None = 
             raise LmEvalTaskError(f"{benchmark.name} has no static single-turn form (lm-eval "
                                   "tasks exist for: "
                                   f"{', '.join(b.name for b in single_turn_benchmarks())}).")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise LmEvalTaskError(f"Data directory {data_dir} does not exist (--data-dir: the "
+                              "folder holding the benchmarks' data, as PING_INSPECT_DATA).")
     out.mkdir(parents=True, exist_ok=True)
     (out / "utils.py").write_text(UTILS)
     for benchmark in chosen:
@@ -139,6 +152,8 @@ def _write_yaml(path: Path, config: Mapping[str, Any]) -> None:
     text = yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True, width=100)
     hooks = ("custom_dataset: !function utils.load_docs\n"
              "process_results: !function utils.process_results\n")
+    if "gen_prefix" in config:  # the task class that checks the answer starts with it
+        hooks += "class: !function utils.PrefixedTask\n"
     path.write_text(text + hooks)
 
 
