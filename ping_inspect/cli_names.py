@@ -47,7 +47,7 @@ def _alias(target: Any, name: str, module: str) -> Any:
 
 
 def forward_to(target: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Make a task file's ``@task`` a thin alias of the package's task ``target``.
+    """Make a task (or solver) file's ``@task`` a thin alias of the package's ``target``.
 
     ``inspect eval tasks/x.py`` finds tasks by parsing the file for ``@task``, so the file
     must define one; this gives it ``target``'s signature (what ``-T`` is checked against
