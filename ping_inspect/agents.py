@@ -31,7 +31,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolFunction, ToolInfo
 from inspect_ai.util import store_as
 
-from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSet, DefenceSettings, StopReason
+from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSettings, StopReason
+from ping_inspect.defence_registry import DefenceSet
 from ping_inspect.judges.patterns import Domain, find_refusal
 from ping_inspect.prefill import (
     Turn,
@@ -87,7 +88,7 @@ async def run_agent(state: TaskState, generate: Generate) -> TaskState:
     """
     spec = store_as(AgentSpec)
     if spec.name is None:
-        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defence_set))
+        raise NoAgentError(no_agent_message(DefenceSet(store_as(DefenceSettings).defences)))
     agent = _AGENTS[spec.name](**spec.args)
     return await agent(state, generate)
 

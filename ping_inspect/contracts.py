@@ -1,26 +1,23 @@
-"""The vocabulary the parts of ping-inspect agree on (a leaf: nothing of ours at import).
+"""The vocabulary the parts of ping-inspect agree on (a leaf: it imports nothing of ours).
 
 ``docs/CONVENTIONS.md`` describes these contracts in words; this module is their types:
 the keys of the sample metadata and of the scores, the per-turn record on each assistant
-message, why an episode stopped, the parsed set of defences, the per-sample stores the
+message, why an episode stopped, the per-sample stores the
 defence solvers and the task's setup write (``DefenceSettings``, ``AgentSpec``) and the
 prefix search's result. Agents, defences, scorers and log readers import them from here,
-so a key is spelled once and no part imports another to learn it. ``DefenceSet`` asks the
-defence registry when it is used.
+so a key is spelled once and no part imports another to learn it. The parsed set of
+defences (``DefenceSet``) is the defence registry's (``ping_inspect.defence_registry``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from inspect_ai.model import ChatMessage
 from inspect_ai.util import StoreModel
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from ping_inspect.defence_registry import Defence
 
 # --- sample metadata and score keys (docs/CONVENTIONS.md) ---------------------------------
 
@@ -173,69 +170,6 @@ class StopReason(StrEnum):
     """CodeAct: the execution budget was used up (its ``max_steps``)."""
 
 
-# --- the defences of a sample --------------------------------------------------------------
-
-class DefenceSet(tuple[str, ...]):
-    """The defences of a run, parsed from ``"ptst+ping"``: names in order, ``none`` left out.
-
-    It answers the questions the parts ask of it (``"ping" in defences``,
-    ``uses_prefix``, ``label``) in one place, from the defence registry
-    (``ping_inspect.defence_registry``). Parsing checks names, not combinations:
-    ``ping_inspect.defences.parse_defences`` turns the problems into argument errors.
-    """
-
-    @classmethod
-    def parse(cls, defences: str | Iterable[str]) -> DefenceSet:
-        """Split ``"ptst+ping"`` (or take a list); raise ``ValueError`` on unknown names."""
-        from ping_inspect.defence_registry import NO_DEFENCE, defence_names
-
-        raw = defences.split("+") if isinstance(defences, str) else list(defences)
-        names = [str(n).strip() for n in raw]
-        names = [n for n in names if n and n != NO_DEFENCE]
-        known = defence_names()
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValueError(f"Unknown defence(s) {unknown} in argument defences={defences!r}: "
-                             f"combine {', '.join(known)} with '+'.")
-        return cls(names)
-
-    def descriptors(self) -> list[Defence]:
-        """The registry's descriptors of these defences, in the registry's order."""
-        from ping_inspect.defence_registry import DEFENCES
-
-        return [d for name, d in DEFENCES.items() if name in self]
-
-    @property
-    def uses_prefix(self) -> bool:
-        """Whether a prefix is injected (``ping`` or ``suffix``)."""
-        return bool(self.prefix_defences)
-
-    @property
-    def prefix_defences(self) -> list[str]:
-        """The names of those that inject the prefix (one at most in a valid set)."""
-        return [d.name for d in self.descriptors() if d.uses_prefix]
-
-    @property
-    def forced_mode(self) -> str | None:
-        """The prefix delivery one of them forces (``user_suffix`` for ``suffix``)."""
-        return next((d.prefill_mode for d in self.descriptors() if d.prefill_mode), None)
-
-    @property
-    def model_roles(self) -> list[str]:
-        """The model roles they ask (``guard``)."""
-        return [d.model_role for d in self.descriptors() if d.model_role]
-
-    @property
-    def shows_samples(self) -> bool:
-        """Whether one of them shows benchmark items in the prompt (``fewshot``)."""
-        return any(d.shows_samples for d in self.descriptors())
-
-    @property
-    def label(self) -> str:
-        """The set as the log and the report name it: ``ptst+ping``, or ``none``."""
-        return "+".join(self) or "none"
-
-
 # --- the per-sample stores -----------------------------------------------------------------
 
 
@@ -266,10 +200,6 @@ class DefenceSettings(StoreModel):
     guard_response: str | None = None
     """The guard model's raw answer."""
 
-    @property
-    def defence_set(self) -> DefenceSet:
-        """The active defences, parsed."""
-        return DefenceSet(self.defences)
 
 
 class AgentSpec(StoreModel):

@@ -1,16 +1,17 @@
-"""What a defence is, said once: the descriptor type and the registry that collects them.
+"""What a defence is, said once: the descriptor, its registry and ``DefenceSet``.
 
 Each defence declares itself in its own module under ``ping_inspect/defences/catalog/``
 (a ``DEFENCE``), next to its named solver and its hooks; ``DEFENCE_MODULES`` lists those
 modules and the registry imports them on first read, so this module imports none. The
 ``defend`` solver runs a sample under any combination of them through the hooks, and
 every other reader (the comparison grid, the CLI's bare solver names, the lm-eval
-variants, argument checks) asks the registry, never a list of names.
+variants, argument checks) asks the registry, never a list of names; ``DefenceSet`` is
+the parsed set of a run's defences (``"ptst+ping"``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -169,3 +170,60 @@ def solver_names(uses_prefix: bool) -> list[str]:
 def spoken_list(names: list[str], last: str = "or") -> str:
     """``a, b or c``."""
     return f"{', '.join(names[:-1])} {last} {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+class DefenceSet(tuple[str, ...]):
+    """The defences of a run, parsed from ``"ptst+ping"``: names in order, ``none`` left out.
+
+    It answers the questions the parts ask of it (``"ping" in defences``,
+    ``uses_prefix``, ``label``) in one place, from the registry. Parsing checks names,
+    not combinations: ``ping_inspect.defences.solvers.parse_defences`` turns the
+    problems into argument errors.
+    """
+
+    @classmethod
+    def parse(cls, defences: str | Iterable[str]) -> DefenceSet:
+        """Split ``"ptst+ping"`` (or take a list); raise ``ValueError`` on unknown names."""
+        raw = defences.split("+") if isinstance(defences, str) else list(defences)
+        names = [str(n).strip() for n in raw]
+        names = [n for n in names if n and n != NO_DEFENCE]
+        known = defence_names()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"Unknown defence(s) {unknown} in argument defences={defences!r}: "
+                             f"combine {', '.join(known)} with '+'.")
+        return cls(names)
+
+    def descriptors(self) -> list[Defence]:
+        """The registry's descriptors of these defences, in the registry's order."""
+        return [d for name, d in DEFENCES.items() if name in self]
+
+    @property
+    def uses_prefix(self) -> bool:
+        """Whether a prefix is injected (``ping`` or ``suffix``)."""
+        return bool(self.prefix_defences)
+
+    @property
+    def prefix_defences(self) -> list[str]:
+        """The names of those that inject the prefix (one at most in a valid set)."""
+        return [d.name for d in self.descriptors() if d.uses_prefix]
+
+    @property
+    def forced_mode(self) -> str | None:
+        """The prefix delivery one of them forces (``user_suffix`` for ``suffix``)."""
+        return next((d.prefill_mode for d in self.descriptors() if d.prefill_mode), None)
+
+    @property
+    def model_roles(self) -> list[str]:
+        """The model roles they ask (``guard``)."""
+        return [d.model_role for d in self.descriptors() if d.model_role]
+
+    @property
+    def shows_samples(self) -> bool:
+        """Whether one of them shows benchmark items in the prompt (``fewshot``)."""
+        return any(d.shows_samples for d in self.descriptors())
+
+    @property
+    def label(self) -> str:
+        """The set as the log and the report name it: ``ptst+ping``, or ``none``."""
+        return "+".join(self) or "none"

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ping_inspect.benchmarks import BENCHMARKS, Benchmark, UnknownBenchmarkError, get_benchmark
-from ping_inspect.contracts import REQUESTED_MODES, DefenceSet
+from ping_inspect.contracts import REQUESTED_MODES
+from ping_inspect.defence_registry import DefenceSet
 
 if TYPE_CHECKING:
     from inspect_ai import Task

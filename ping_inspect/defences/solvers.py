@@ -29,11 +29,16 @@ from ping_inspect.contracts import (
     PREFIX,
     REQUESTED_MODES,
     AgentSpec,
-    DefenceSet,
     DefenceSettings,
     PrefillMode,
 )
-from ping_inspect.defence_registry import DefenceRun, defence_names, solver_names, spoken_list
+from ping_inspect.defence_registry import (
+    DefenceRun,
+    DefenceSet,
+    defence_names,
+    solver_names,
+    spoken_list,
+)
 from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
 from ping_inspect.prefill import probe_continuation, resolve_mode
 
