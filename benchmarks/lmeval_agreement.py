@@ -80,8 +80,8 @@ def main() -> None:
              for d in DEFENCES]
     lm = lm_eval_verdicts(include, tasks, args.limit, args.max_tokens)
     print("| benchmark | split | defence | items | refusals lm-eval | refusals Inspect "
-          "| agreement |")
-    print("|---|---|---|---|---|---|---|")
+          "| agreement | same first 80 characters |")
+    print("|---|---|---|---|---|---|---|---|")
     notes = []
     for name in names:
         for role in get_benchmark(name).roles:
@@ -90,10 +90,13 @@ def main() -> None:
                 theirs = inspect_verdicts(name, defence, args.limit, args.max_tokens)
                 ids = [i for i in ours if i in theirs]
                 same = [i for i in ids if ours[i][0] == theirs[i][0]]
+                opening = [i for i in ids
+                           if ours[i][1].strip()[:80] == theirs[i][1].strip()[:80]]
                 print(f"| {name} | {role} | {defence} | {len(ids)} "
                       f"| {sum(ours[i][0] for i in ids):.0f} "
                       f"| {sum(theirs[i][0] for i in ids):.0f} "
-                      f"| {len(same) / len(ids):.0%} |" if ids else "| no common items |")
+                      f"| {len(same) / len(ids):.0%} | {len(opening)}/{len(ids)} |"
+                      if ids else "| no common items |")
                 for i in ids:
                     if i not in same:
                         notes.append(f"- {name}/{defence}/{i}: lm-eval {ours[i][0]:.0f} "
