@@ -7,7 +7,8 @@ transformers or playwright at import time (the heavy parts load inside factories
 # ruff: noqa: F401
 from ping_inspect.agentharm.task import agentharm_task
 from ping_inspect.codeact.first_response import first_response_scorer
-from ping_inspect.defences.solvers import defend, fewshot, guard, no_defence, ping, ptst, suffix
+from ping_inspect.defence_registry import DEFENCES
+from ping_inspect.defences import defend
 from ping_inspect.exit_status import FailedRunsExitNonZero
 from ping_inspect.humaneval.scorer import humaneval_scorer
 from ping_inspect.humaneval.task import humaneval_task
@@ -22,3 +23,7 @@ from ping_inspect.redcode.scorer import redcode_scorer
 from ping_inspect.redcode.task import redcode_task
 from ping_inspect.sandbox.environment import BwrapSandboxEnvironment
 from ping_inspect.webdojo.task import webdojo_task
+
+# Each registered defence's solver: importing its module registers it with Inspect.
+for _defence in DEFENCES.values():
+    _defence.solver_factory()

@@ -31,7 +31,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import Tool, ToolChoice, ToolDef, ToolFunction, ToolInfo
 from inspect_ai.util import store_as
 
-from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSet, DefenceSettings, StopReason
+from ping_inspect.contracts import PREFILL_MODE, AgentSpec, DefenceSettings, StopReason
+from ping_inspect.defence_registry import DefenceSet
 from ping_inspect.judges.patterns import Domain, find_refusal
 from ping_inspect.prefill import (
     Turn,
@@ -88,7 +89,7 @@ async def run_agent(state: TaskState, generate: Generate) -> TaskState:
     """
     spec = store_as(AgentSpec)
     if spec.name is None:
-        raise NoAgentError(no_agent_message(store_as(DefenceSettings).defence_set))
+        raise NoAgentError(no_agent_message(DefenceSet(store_as(DefenceSettings).defences)))
     agent = _AGENTS[spec.name](**spec.args)
     return await agent(state, generate)
 
@@ -109,15 +110,19 @@ def no_agent_message(defences: DefenceSet) -> str:
             "own solver: leave --solver out."
         )
     elif defences.uses_prefix:
-        mode = " -M mode=user_suffix" if "suffix" in defences else ""
+        forced = defences.forced_mode
+        mode = f" -M mode={forced}" if forced else ""
         text += (
             "To put the PING prefix on every model call of the task's own solver or agent, "
             "leave --solver out and wrap the model: inspect eval <task> "
             f"--model ping/{model} -M preset=web_glm{mode} (or -M prefix_file=PATH)."
         )
     else:
+        from ping_inspect.defence_registry import solver_names, spoken_list
+
         text += (
-            "ptst, fewshot, guard and no_defence run the agents of this package's "
+            f"{spoken_list(solver_names(uses_prefix=False), 'and')} run the agents of this "
+            "package's "
             "benchmarks (tasks/webdojo.py, redcode.py, humaneval.py, nearmiss.py, "
             "agentharm.py); run any "
             f"other task without --solver, or with --model ping/{model} -M preset=NAME "

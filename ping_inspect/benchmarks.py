@@ -11,23 +11,18 @@ imports those modules on first read, so this module imports no benchmark.
 
 from __future__ import annotations
 
-import difflib
-import importlib
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ping_inspect.contracts import BENIGN
+from ping_inspect.registry import Ref, Registry, did_you_mean, resolve
 
 if TYPE_CHECKING:
     from ping_inspect.judges.patterns import Domain
 
 Family = Literal["web", "code"]
 """The kind of agent a benchmark runs: its prefix presets and refusal patterns follow."""
-
-Ref = str | Callable[..., Any]
-"""A callable, or its ``module:function`` name (loaded on first use)."""
-
 
 class UnknownBenchmarkError(ValueError):
     """A benchmark name no descriptor has (the message suggests the nearest)."""
@@ -63,6 +58,11 @@ class Benchmark:
             one kind of task each and are plotted together; None: a panel of its own).
         plotted: False for a benchmark kept in the report's tables only.
         report_note: What its report columns mean where they depart from 0/1 rates.
+        reproduce: ``(settings) -> [(compare spec, limit or None), ...]``: its parts of
+            ``ping-inspect reproduce``'s default grid for its family's domain (the
+            settings are reproduce's); None: not in that grid.
+        reproduce_curve: Its compare spec for reproduce's erosion curve; the domain's
+            prefix search runs on the benchmark that has one.
     """
 
     name: str
@@ -82,6 +82,8 @@ class Benchmark:
     plot_group: str | None = None
     plotted: bool = True
     report_note: str | None = None
+    reproduce: Ref | None = None
+    reproduce_curve: str | None = None
 
     def fewshot_source(self) -> Callable[..., Any] | None:
         """The few-shot source, loaded; None when the benchmark has none."""
@@ -222,14 +224,6 @@ class BenchmarkSpec:
 # --- the registry -------------------------------------------------------------------------
 
 
-def resolve(ref: Ref) -> Callable[..., Any]:
-    """Load a ``module:function`` reference (a callable is returned as it is)."""
-    if callable(ref):
-        return ref
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-
-
 CODE_AGENTS = {"codeact": "codeact", "codeact_tools": "codeact_tools"}
 """The CodeAct variants: code in ``<execute>`` blocks, or Inspect's python/bash tools."""
 
@@ -252,42 +246,7 @@ DESCRIPTORS = (
 benchmark is its folder, its ``benchmark.py`` and one line here."""
 
 
-class Registry(MutableMapping[str, Benchmark]):
-    """Benchmarks by name; the package's descriptors are imported on first read.
-
-    Loading on first read keeps this module free of benchmark imports (a benchmark's
-    package imports this module for the type).
-    """
-
-    def __init__(self) -> None:
-        self._table: dict[str, Benchmark] = {}
-        self._loaded = False
-
-    def _load(self) -> dict[str, Benchmark]:
-        if not self._loaded:
-            self._loaded = True
-            for module in DESCRIPTORS:
-                benchmark = importlib.import_module(module).BENCHMARK
-                self._table.setdefault(benchmark.name, benchmark)
-        return self._table
-
-    def __getitem__(self, name: str) -> Benchmark:
-        return self._load()[name]
-
-    def __setitem__(self, name: str, benchmark: Benchmark) -> None:
-        self._load()[name] = benchmark
-
-    def __delitem__(self, name: str) -> None:
-        del self._load()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-BENCHMARKS: MutableMapping[str, Benchmark] = Registry()
+BENCHMARKS: MutableMapping[str, Benchmark] = Registry(DESCRIPTORS, "BENCHMARK")
 """Every known benchmark by name (``register_benchmark`` adds one)."""
 
 
@@ -299,12 +258,6 @@ def register_benchmark(benchmark: Benchmark) -> Benchmark:
     """
     BENCHMARKS[benchmark.name] = benchmark
     return benchmark
-
-
-def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
-    """`` Did you mean 'x'?`` for the nearest known name, or nothing."""
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" Did you mean '{close[0]}'?" if close else ""
 
 
 def get_benchmark(name: str, table: Mapping[str, Benchmark] | None = None,

@@ -16,9 +16,14 @@ from typing import Any
 
 from inspect_ai.solver import Solver, solver
 
-from ping_inspect.defences import solvers as defence_solvers
+from ping_inspect.defence_registry import DEFENCES
+from ping_inspect.defences.solvers import defend
 
-EXPOSED = ("ping", "suffix", "ptst", "fewshot", "guard", "no_defence", "defend")
+
+def exposed_solvers() -> dict[str, Callable[..., Solver]]:
+    """The bare solver names a task file gets: each registered defence's solver, ``defend``."""
+    factories = [d.solver_factory() for d in DEFENCES.values()] + [defend]
+    return {f.__name__: f for f in factories}
 
 
 def expose_defences(namespace: dict[str, Any]) -> None:
@@ -27,8 +32,8 @@ def expose_defences(namespace: dict[str, Any]) -> None:
     Args:
         namespace: The calling module's ``globals()``.
     """
-    for name in EXPOSED:
-        namespace[name] = _alias(getattr(defence_solvers, name), name, namespace["__name__"])
+    for name, factory in exposed_solvers().items():
+        namespace[name] = _alias(factory, name, namespace["__name__"])
 
 
 def _alias(target: Any, name: str, module: str) -> Any:
@@ -42,7 +47,7 @@ def _alias(target: Any, name: str, module: str) -> Any:
 
 
 def forward_to(target: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Make a task file's ``@task`` a thin alias of the package's task ``target``.
+    """Make a task (or solver) file's ``@task`` a thin alias of the package's ``target``.
 
     ``inspect eval tasks/x.py`` finds tasks by parsing the file for ``@task``, so the file
     must define one; this gives it ``target``'s signature (what ``-T`` is checked against

@@ -2,15 +2,16 @@
 
 ``docs/CONVENTIONS.md`` describes these contracts in words; this module is their types:
 the keys of the sample metadata and of the scores, the per-turn record on each assistant
-message, why an episode stopped, the parsed set of defences, the per-sample stores the
+message, why an episode stopped, the per-sample stores the
 defence solvers and the task's setup write (``DefenceSettings``, ``AgentSpec``) and the
 prefix search's result. Agents, defences, scorers and log readers import them from here,
-so a key is spelled once and no part imports another to learn it.
+so a key is spelled once and no part imports another to learn it. The parsed set of
+defences (``DefenceSet``) is the defence registry's (``ping_inspect.defence_registry``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal, TypedDict
 
@@ -182,45 +183,6 @@ class StopReason(StrEnum):
     """CodeAct: the execution budget was used up (its ``max_steps``)."""
 
 
-# --- the defences of a sample --------------------------------------------------------------
-
-DEFENCES = ("none", "ping", "suffix", "ptst", "fewshot", "guard")
-"""Every defence name (``none`` alone means no defence)."""
-PREFIX_DEFENCES = ("ping", "suffix")
-"""The defences that inject the prefix (one at most)."""
-
-
-class DefenceSet(tuple[str, ...]):
-    """The defences of a run, parsed from ``"ptst+ping"``: names in order, ``none`` left out.
-
-    It answers the questions the parts ask of it (``"ping" in defences``,
-    ``uses_prefix``, ``label``) in one place. Parsing checks names, not combinations:
-    ``ping_inspect.defences.parse_defences`` turns the problems into argument errors.
-    """
-
-    @classmethod
-    def parse(cls, defences: str | Iterable[str]) -> DefenceSet:
-        """Split ``"ptst+ping"`` (or take a list); raise ``ValueError`` on unknown names."""
-        raw = defences.split("+") if isinstance(defences, str) else list(defences)
-        names = [str(n).strip() for n in raw]
-        names = [n for n in names if n and n != "none"]
-        unknown = [n for n in names if n not in DEFENCES]
-        if unknown:
-            raise ValueError(f"Unknown defence(s) {unknown} in argument defences={defences!r}: "
-                             f"combine {', '.join(DEFENCES)} with '+'.")
-        return cls(names)
-
-    @property
-    def uses_prefix(self) -> bool:
-        """Whether a prefix is injected (``ping`` or ``suffix``)."""
-        return any(n in PREFIX_DEFENCES for n in self)
-
-    @property
-    def label(self) -> str:
-        """The set as the log and the report name it: ``ptst+ping``, or ``none``."""
-        return "+".join(self) or "none"
-
-
 # --- the per-sample stores -----------------------------------------------------------------
 
 
@@ -251,10 +213,6 @@ class DefenceSettings(StoreModel):
     guard_response: str | None = None
     """The guard model's raw answer."""
 
-    @property
-    def defence_set(self) -> DefenceSet:
-        """The active defences, parsed."""
-        return DefenceSet(self.defences)
 
 
 class AgentSpec(StoreModel):

@@ -1,55 +1,47 @@
 """The baseline defences for the Inspect CLI: ``--solver solvers/baselines.py@ptst``.
 
-Each solver is the package's (``ping_inspect.defences``); this file only exposes them by path.
+Each solver is the package's (``ping_inspect.defences``); this file only exposes them by
+path (Inspect finds a file's solvers by parsing it for ``@solver``; each alias takes the
+package solver's signature and docstring).
 """
 
 from inspect_ai.solver import Solver, solver
 
-from ping_inspect.defences import solvers as package
-from ping_inspect.defences.solvers import NOT_GIVEN
+from ping_inspect import defences as package
+from ping_inspect.cli_names import forward_to
 
 
 @solver
+@forward_to(package.ptst)
 def ptst() -> Solver:
-    """PTST: a safety block added to the agent's system prompt."""
-    return package.ptst()
+    """The arguments are those of ``ping_inspect.defences.ptst``."""
 
 
 @solver
-def fewshot(benign: int = 5, harmful: int = 5) -> Solver:
-    """Few-shot safety examples from the benchmark's validation split."""
-    return package.fewshot(benign=benign, harmful=harmful)
+@forward_to(package.fewshot)
+def fewshot() -> Solver:
+    """The arguments are those of ``ping_inspect.defences.fewshot``."""
 
 
 @solver
-def suffix(
-    prefix: str = NOT_GIVEN, prefix_file: str = NOT_GIVEN, preset: str = NOT_GIVEN
-) -> Solver:
-    """The paper's suffix ablation: the prefix appended to the user turn."""
-    return package.suffix(prefix=prefix, prefix_file=prefix_file, preset=preset)
+@forward_to(package.suffix)
+def suffix() -> Solver:
+    """The arguments are those of ``ping_inspect.defences.suffix``."""
 
 
 @solver
-def guard(role: str = "guard") -> Solver:
-    """Input guardrail on a ``guard`` model role; flagged tasks are refused."""
-    return package.guard(role=role)
+@forward_to(package.guard)
+def guard() -> Solver:
+    """The arguments are those of ``ping_inspect.defences.guard``."""
 
 
 @solver
+@forward_to(package.no_defence)
 def no_defence() -> Solver:
-    """The agent with no defence."""
-    return package.no_defence()
+    """The arguments are those of ``ping_inspect.defences.no_defence``."""
 
 
 @solver
-def defend(
-    defences: str = "none",
-    prefix: str = NOT_GIVEN,
-    prefix_file: str = NOT_GIVEN,
-    preset: str = NOT_GIVEN,
-    mode: str = "auto",
-) -> Solver:
-    """Any combination of defences, e.g. ``-S defences=ptst+ping``."""
-    return package.defend(
-        defences, prefix=prefix, prefix_file=prefix_file, preset=preset, mode=mode
-    )
+@forward_to(package.defend)
+def defend() -> Solver:
+    """The arguments are those of ``ping_inspect.defences.defend``."""

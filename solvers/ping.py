@@ -1,20 +1,17 @@
 """PING for the Inspect CLI: ``--solver solvers/ping.py`` (or ``--solver ping`` with a task file).
 
-The solver is ``ping_inspect.defences.ping``; this file only exposes it by path.
+The solver is ``ping_inspect.defences.ping``; this file only exposes it by path (Inspect
+finds a file's solvers by parsing it for ``@solver``; the alias takes the package
+solver's signature and docstring).
 """
 
 from inspect_ai.solver import Solver, solver
 
 from ping_inspect import defences
-from ping_inspect.defences.solvers import NOT_GIVEN
+from ping_inspect.cli_names import forward_to
 
 
 @solver
-def ping(
-    prefix: str = NOT_GIVEN,
-    prefix_file: str = NOT_GIVEN,
-    preset: str = NOT_GIVEN,
-    mode: str = "auto",
-) -> Solver:
-    """PING: start every model turn of the agent with a safety prefix (see the package)."""
-    return defences.ping(prefix=prefix, prefix_file=prefix_file, preset=preset, mode=mode)
+@forward_to(defences.ping)
+def ping() -> Solver:
+    """The arguments are those of ``ping_inspect.defences.ping``."""

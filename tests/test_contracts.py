@@ -4,7 +4,8 @@ import pytest
 from inspect_ai.model import ChatMessageAssistant
 
 from ping_inspect.benchmarks import BENCHMARKS, UnknownBenchmarkError, get_benchmark
-from ping_inspect.contracts import TURN_METADATA_KEY, DefenceSet, StopReason, TurnRecord
+from ping_inspect.contracts import TURN_METADATA_KEY, StopReason, TurnRecord
+from ping_inspect.defence_registry import DefenceSet
 
 
 def test_a_turn_record_keeps_only_what_its_writer_set() -> None:

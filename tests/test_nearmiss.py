@@ -16,7 +16,7 @@ from mock_models import provider_model, replying
 from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.compare.grid import parse_benchmark
 from ping_inspect.defences import PRESETS, defend, fewshot, guard, ping, ptst, suffix
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.judges.patterns import REDCODE_JUDGE_PHRASES
 from ping_inspect.nearmiss import environment as env
 from ping_inspect.nearmiss.dataset import nearmiss_dataset

@@ -34,7 +34,7 @@ from inspect_ai.tool import ToolInfo, ToolParams  # noqa: E402
 
 from ping_inspect.agents import use_agent  # noqa: E402
 from ping_inspect.contracts import TURN_METADATA_KEY  # noqa: E402
-from ping_inspect.defences.solvers import ping  # noqa: E402
+from ping_inspect.defences import ping  # noqa: E402
 from ping_inspect.models import smollm2  # noqa: E402
 from ping_inspect.models.batching import RequestBatcher  # noqa: E402
 from ping_inspect.models.generation import BatchGenerator  # noqa: E402

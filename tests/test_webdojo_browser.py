@@ -11,9 +11,9 @@ import pytest
 from inspect_ai import eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
+from ping_inspect.defences import defend, ping
 from ping_inspect.defences.presets import PRESETS
 from ping_inspect.defences.prompts import FEWSHOT_HEADER
-from ping_inspect.defences.solvers import defend, ping
 from ping_inspect.webdojo import reference
 from ping_inspect.webdojo.actions import ActionError, parse_action
 from ping_inspect.webdojo.dataset import webdojo_root, webdojo_samples

@@ -11,7 +11,7 @@ from ping_inspect.agentharm.agent import AGENT
 from ping_inspect.agentharm.dataset import agentharm_dataset, categories, require_inspect_evals
 from ping_inspect.agentharm.scorer import agentharm_scorer
 from ping_inspect.agents import use_agent
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.judges.scoring import OnUnknown
 
 

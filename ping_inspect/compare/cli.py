@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from ping_inspect.compare.grid import (
-    GUARD_ROLE,
     PREFILL_MODES,
     GridError,
     cell_task,
@@ -17,6 +16,7 @@ from ping_inspect.compare.grid import (
     run_grid,
 )
 from ping_inspect.contracts import ENGINE_CHOICES
+from ping_inspect.defence_registry import DEFENCES, defence_names
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "transformers; default auto: llamacpp on CPU where it is "
                              "installed, else transformers")
     parser.add_argument("--defences", default="none,ping",
-                        help="comma-separated defences; combine with +, e.g. "
-                             "none,ptst,fewshot,ping,guard,ping+guard (default: none,ping)")
+                        help=f"comma-separated defences ({', '.join(defence_names())}); "
+                             "combine with +, e.g. none,ptst,ping,ping+guard (default: "
+                             "none,ping)")
     parser.add_argument("--benchmarks", required=True,
                         help="comma-separated benchmarks, each optionally with task arguments "
                              f"after a colon ({', '.join(grid_benchmarks())}; e.g. "
@@ -158,7 +159,7 @@ def _eval_set_options(args: argparse.Namespace) -> dict[str, Any]:
         value = args.fail_on_error
         options["fail_on_error"] = int(value) if value >= 1 else value
     roles = parse_assignments(args.model_role, "--model-role")
-    if GUARD_ROLE in roles:
+    if any(d.model_role in roles for d in DEFENCES.values() if d.model_role):
         raise GridError("Bind the guard model with --guard-model: it is bound only in the "
                         "guard cells, so that the other cells keep their identity.")
     if roles:

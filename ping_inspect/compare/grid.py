@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ping_inspect.benchmarks import BENCHMARKS, Benchmark, UnknownBenchmarkError, get_benchmark
-from ping_inspect.contracts import REQUESTED_MODES, DefenceSet
+from ping_inspect.contracts import REQUESTED_MODES
+from ping_inspect.defence_registry import DefenceSet
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -42,7 +43,6 @@ CELL_METADATA_KEY = "ping_inspect"
 GRID_FILE = "ping-inspect-grid.yaml"
 """The grid's cells, written into the log directory for the report."""
 
-GUARD_ROLE = "guard"
 PREFILL_MODES = REQUESTED_MODES
 
 
@@ -152,33 +152,21 @@ def defence_solver(defence: str, prefix: str | None = None, mode: str = "auto") 
         prefix: The prefix text for ``ping`` or ``suffix``.
         mode: How ``ping`` delivers the prefix (``auto``, ``native``, ``user_suffix``).
     """
-    from ping_inspect.defences.solvers import (
-        defend,
-        fewshot,
-        guard,
-        no_defence,
-        parse_defences,
-        ping,
-        ptst,
-        suffix,
-    )
+    from ping_inspect.defence_registry import DEFENCES, NO_DEFENCE
+    from ping_inspect.defences.solvers import defend, parse_defences
 
     names = parse_defences(defence)
-    ping_args: dict[str, Any] = {"prefix": prefix}
-    if mode != "auto":  # left out when default, so that the cell's identity stays short
-        ping_args["mode"] = mode
-    without_prefix: dict[str, Callable[[], Solver]] = {
-        "ptst": ptst, "fewshot": fewshot, "guard": guard
-    }
-    if not names:
-        return no_defence()
-    if names == ("ping",):
-        return ping(**ping_args)
-    if names == ("suffix",):
-        return suffix(prefix=prefix)
-    if len(names) == 1 and names[0] in without_prefix:
-        return without_prefix[names[0]]()
-    return defend(defences=names.label, **(ping_args if names.uses_prefix else {}))
+    prefix_args: dict[str, Any] = {"prefix": prefix}
+    if len(names) > 1:
+        if mode != "auto":  # left out when default, so that the cell's identity stays short
+            prefix_args["mode"] = mode
+        return defend(defences=names.label, **(prefix_args if names.uses_prefix else {}))
+    factory = DEFENCES[names[0] if names else NO_DEFENCE].solver_factory()
+    if not names.uses_prefix:
+        return factory()
+    if mode != "auto" and "mode" in pyinspect.signature(factory).parameters:
+        prefix_args["mode"] = mode
+    return factory(**prefix_args)
 
 
 def _canonical_defence(defence: str) -> str:
@@ -228,7 +216,7 @@ def plan_cells(
     parsed = {name: DefenceSet.parse(name) for name in names}
     if not names:
         raise GridError("Name at least one defence (e.g. --defences none,ping).")
-    if guard_model is None and any("guard" in d for d in parsed.values()):
+    if guard_model is None and any(d.model_roles for d in parsed.values()):
         raise GridError("The guard defence needs a guard model: --guard-model MODEL "
                         "(e.g. vllm/meta-llama/Llama-Guard-3-8B).")
     chosen_presets = per_benchmark(presets, choices, "--preset")
@@ -257,9 +245,8 @@ def plan_cells(
                 task_args=args,
                 prefix=prefix if with_prefix else None,
                 prefix_source=source if with_prefix else None,
-                prefill_mode=("user_suffix" if "suffix" in parts else prefill_mode)
-                if with_prefix else None,
-                guard_model=guard_model if "guard" in parts else None,
+                prefill_mode=str(parts.forced_mode or prefill_mode) if with_prefix else None,
+                guard_model=guard_model if parts.model_roles else None,
             ))
     return cells
 
@@ -270,12 +257,14 @@ def cell_task(cell: Cell, table: Mapping[str, Benchmark] = BENCHMARKS) -> Task:
 
     name = cell.benchmark.partition(":")[0].strip()
     task = create_task(_grid_task(table[name]), cell.task_args)
-    if "fewshot" in DefenceSet.parse(cell.defence):
+    defences = DefenceSet.parse(cell.defence)
+    if defences.shows_samples:
         _check_fewshot_overlap(cell, name, task)
     solver = defence_solver(cell.defence, cell.prefix, cell.prefill_mode or "auto")
     extra: dict[str, Any] = {}
     if cell.guard_model is not None:
-        extra["model_roles"] = {**(task.model_roles or {}), GUARD_ROLE: cell.guard_model}
+        roles = dict.fromkeys(defences.model_roles, cell.guard_model)
+        extra["model_roles"] = {**(task.model_roles or {}), **roles}
     task = task_with(
         task,
         solver=solver,
@@ -305,8 +294,8 @@ def _check_fewshot_overlap(cell: Cell, benchmark: str, task: Task) -> None:
     from inspect_ai.util import Store
 
     from ping_inspect.contracts import AgentSpec
+    from ping_inspect.defences import fewshot
     from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, has_fewshot
-    from ping_inspect.defences.solvers import fewshot
 
     if not has_fewshot(benchmark):
         return  # the defence itself says so when a sample runs

@@ -1,11 +1,11 @@
-"""Defences as solvers: each configures the sample's agent, then runs it.
+"""``defend``: the sample's agent under any combination of defences, and the prefix's checks.
 
-``ping`` injects a prefix at the start of every model turn; ``suffix`` appends it to the
-last message instead (the paper's ablation); ``ptst`` adds a safety block to the system
-prompt; ``fewshot`` adds safety examples from the benchmark's validation split; ``guard``
-asks a ``guard`` model role about the task first and refuses when it is flagged;
-``no_defence`` runs the agent as it is. ``defend`` composes any of them
-(``defences="ptst+ping"``).
+The defences themselves are in the registry (``ping_inspect.defence_registry``), one
+module each under ``catalog/``, with their named solvers (``ping``, ``suffix``, ``ptst``,
+``fewshot``, ``guard``, ``no_defence``), each a ``defend`` of its own name. ``defend``
+composes any of them (``defences="ptst+ping"``) through their hooks: the prefix (``ping``
+at the start of every model turn, ``suffix`` appended to the last message), blocks added
+to the system prompt (``ptst``, ``fewshot``), a step before the agent (``guard``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from inspect_ai.model import (
-    ChatMessageAssistant,
-    ModelName,
-    ModelOutput,
-    get_model,
-    model_roles,
-)
+from inspect_ai.model import ModelName, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import store_as
 
@@ -31,21 +25,22 @@ from ping_inspect.arguments import ArgumentError
 from ping_inspect.benchmarks import BENCHMARKS
 from ping_inspect.contracts import (
     DEFENCE,
-    GUARD_FLAGGED,
     PREFILL_MODE,
     PREFIX,
-    PREFIX_DEFENCES,
     REQUESTED_MODES,
     AgentSpec,
-    DefenceSet,
     DefenceSettings,
     PrefillMode,
-    TurnRecord,
 )
-from ping_inspect.defences.fewshot import check_not_shown, fewshot_examples, format_block
+from ping_inspect.defence_registry import (
+    DefenceRun,
+    DefenceSet,
+    defence_names,
+    solver_names,
+    spoken_list,
+)
 from ping_inspect.defences.presets import DEFAULT_PRESET, PRESETS
-from ping_inspect.defences.prompts import GUARD_PROMPT, GUARD_REFUSAL, PTST_BLOCK
-from ping_inspect.prefill import decoding_config, probe_continuation, resolve_mode
+from ping_inspect.prefill import probe_continuation, resolve_mode
 
 
 class PrefixError(ArgumentError):
@@ -223,18 +218,20 @@ def parse_defences(defences: str | list[str]) -> DefenceSet:
     """Parse ``"ptst+ping"`` (or a list) into a ``DefenceSet``, checking each name.
 
     Raises:
-        ArgumentError: an unknown name, none at all, or ``ping`` with ``suffix``.
+        ArgumentError: an unknown name, none at all, or two defences that inject the
+            prefix (``ping`` with ``suffix``).
     """
     if not defences or (isinstance(defences, str) and not defences.strip("+ ")):
-        raise ArgumentError(f"Argument defences={defences!r} names no defence: use none, "
-                            "ping, suffix, ptst, fewshot or guard, joined with + (e.g. ptst+ping).")
+        raise ArgumentError(f"Argument defences={defences!r} names no defence: use "
+                            f"{spoken_list(defence_names())}, joined with + (e.g. ptst+ping).")
     try:
         names = DefenceSet.parse(defences)
     except ValueError as err:
         raise ArgumentError(str(err)) from err
-    if "ping" in names and "suffix" in names:
-        raise ArgumentError("Argument defences: ping and suffix place the same prefix two "
-                            "ways; choose one.")
+    prefixed = names.prefix_defences
+    if len(prefixed) > 1:
+        raise ArgumentError(f"Argument defences: {' and '.join(prefixed)} place the same "
+                            "prefix two ways; choose one.")
     return names
 
 
@@ -269,17 +266,21 @@ def defend(
     check.choice("mode", mode, REQUESTED_MODES)
     check.integer("fewshot_benign", fewshot_benign, minimum=0)
     check.integer("fewshot_harmful", fewshot_harmful, minimum=0)
-    if "fewshot" in names and fewshot_benign + fewshot_harmful == 0:
-        raise ArgumentError("The fewshot defence with 0 benign and 0 harmful examples shows "
-                            "nothing: give benign and/or harmful >= 1.")
     check.optional_text("guard_role", guard_role)
+    options = {"mode": mode, "fewshot_benign": fewshot_benign,
+               "fewshot_harmful": fewshot_harmful, "guard_role": guard_role}
+    chosen = names.descriptors()
+    for defence in chosen:
+        if (check_options := defence.hook("check")) is not None:
+            check_options(options)
     uses_prefix = names.uses_prefix
     prefix, prefix_file, preset = solver_prefix_arguments(prefix, prefix_file, preset)
     given = prefix is not None or prefix_file is not None or preset is not None
     # Check an explicit prefix now; the default preset depends on the sample's benchmark.
     explicit = load_prefix(prefix, prefix_file, preset) if uses_prefix and given else None
-    if "suffix" in names:
-        mode = PrefillMode.USER_SUFFIX
+    mode = names.forced_mode or mode
+    addenda_hooks = [h for d in chosen if (h := d.hook("system_addendum")) is not None]
+    before_hooks = [h for d in chosen if (h := d.hook("before_agent")) is not None]
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         spec = store_as(AgentSpec)
@@ -296,15 +297,11 @@ def defend(
                 await probe_continuation(get_model())  # a server the user says continues
             state.metadata[PREFILL_MODE] = str(resolve_mode(get_model(), mode))
         state.metadata.update({DEFENCE: names.label, PREFIX: text})
-        addenda = [PTST_BLOCK] if "ptst" in names else []
-        if "fewshot" in names:
-            examples = fewshot_examples(spec, fewshot_benign, fewshot_harmful)
-            # A sample shown as an example (with its right answer) must not be scored.
-            check_not_shown(examples, [(state.sample_id, state.metadata)])
-            addenda.append(format_block(examples))
-        settings.system_addenda = addenda
-        if "guard" in names and await _guard_flags(state, guard_role):
-            return _refuse_by_guard(state)
+        run = DefenceRun(state=state, spec=spec, options=options)
+        settings.system_addenda = [addendum(run) for addendum in addenda_hooks]
+        for before_agent in before_hooks:
+            if (finished := await before_agent(run)) is not None:
+                return finished  # type: ignore[no-any-return]
         return await run_agent(state, generate)
 
     return solve
@@ -314,128 +311,10 @@ def _check_not_prefixed_twice(names: DefenceSet) -> None:
     """A ``ping/`` model already injects a prefix: a second one would stack on it."""
     model = get_model()
     if ModelName(model).api == "ping":
-        prefixed = "+".join(n for n in names if n in PREFIX_DEFENCES)
+        prefixed = "+".join(names.prefix_defences)
         raise PrefixError(
             f"The model {model} already puts a PING prefix on every call, and --solver "
             f"{prefixed} would add a second one. Use one of the two: --solver ping with "
             f"--model {model.name}, or --model {model} with no prefix defence "
-            "(no_defence, ptst, fewshot or guard combine with it)."
+            f"({spoken_list(solver_names(uses_prefix=False))} combine with it)."
         )
-
-
-async def _guard_flags(state: TaskState, role: str) -> bool:
-    """Ask the guard role whether the task is unsafe; record its answer."""
-    if role not in model_roles():
-        raise ValueError(
-            f"The guard defence needs a model bound to the '{role}' role, e.g. "
-            f"--model-role {role}=vllm/meta-llama/Llama-Guard-3-8B"
-        )
-    guard_model = get_model(role=role)
-    config, _ = decoding_config(guard_model)
-    output = await guard_model.generate(GUARD_PROMPT.format(task=state.input_text), config=config)
-    answer = output.completion.strip()
-    first = answer.lower().split()[0].strip(".,:;\"'*") if answer else ""
-    if first not in ("safe", "unsafe"):
-        raise ValueError(
-            f"The guard model answered neither 'safe' nor 'unsafe': {answer[:200]!r}. "
-            "A guard whose verdict is unknown is not treated as 'safe'."
-        )
-    settings = store_as(DefenceSettings)
-    settings.guard_flagged, settings.guard_response = first == "unsafe", answer
-    state.metadata[GUARD_FLAGGED] = first == "unsafe"
-    return first == "unsafe"
-
-
-def _refuse_by_guard(state: TaskState) -> TaskState:
-    message = ChatMessageAssistant(
-        content=GUARD_REFUSAL,
-        metadata=TurnRecord(guard_refusal=True, continuation=GUARD_REFUSAL).attach(None),
-    )
-    state.messages.append(message)
-    state.output = ModelOutput.from_message(message)
-    state.completed = True
-    return state
-
-
-@solver
-def ping(
-    prefix: str = NOT_GIVEN,
-    prefix_file: str = NOT_GIVEN,
-    preset: str = NOT_GIVEN,
-    mode: str = "auto",
-) -> Solver:
-    """PING: start every model turn of the agent with a safety prefix.
-
-    The prefix is delivered as the start of the model's own turn where the provider can
-    continue it (vLLM, SGLang, Anthropic before Claude 4.6, ``transformers/``), else
-    appended to the last user turn, as the PING authors did for closed models. The
-    mode used is recorded in the sample's metadata and transcript.
-
-    Args:
-        prefix: The prefix. On the CLI, ``-S`` values are YAML: pass text through
-            ``--solver-config ping.yaml`` (``-S prefix=# ...`` arrives as None, a
-            comment, and is an error, as are numbers, bools, lists and mappings).
-        prefix_file: File holding the prefix (``.txt``, or ``.yaml``/``.json`` with a
-            ``prefix`` key, as written by ``ping_optimize``; UTF-8, at most 1 MB,
-            a prefix of at most 4,000 characters).
-        preset: A published prefix: ``web_llama``, ``web_glm``, ``web_qwen``,
-            ``web_default``, ``code_llama``. Default: ``web_glm`` on WebDojo (and tasks
-            of no known benchmark), ``code_llama`` on RedCode and HumanEval.
-        mode: ``auto`` (default), ``native`` (error if the provider cannot continue) or
-            ``user_suffix``.
-    """
-    return defend("ping", prefix=prefix, prefix_file=prefix_file, preset=preset, mode=mode)
-
-
-@solver
-def suffix(
-    prefix: str = NOT_GIVEN, prefix_file: str = NOT_GIVEN, preset: str = NOT_GIVEN
-) -> Solver:
-    """The paper's suffix ablation: the PING prefix appended to the last message instead.
-
-    The prefix goes at the end of the message the model answers: the user turn, or in a
-    tool loop the last tool result (in the request only; the log's conversation keeps
-    the tool's own words, and each turn's metadata says where the prefix went).
-
-    Args:
-        prefix: The prefix text (passed as for ``ping``).
-        prefix_file: File holding the prefix.
-        preset: A published prefix name.
-    """
-    return defend("suffix", prefix=prefix, prefix_file=prefix_file, preset=preset)
-
-
-@solver
-def ptst() -> Solver:
-    """PTST: a safety block added to the agent's system prompt at test time."""
-    return defend("ptst")
-
-
-@solver
-def fewshot(benign: int = 5, harmful: int = 5) -> Solver:
-    """Few-shot safety examples from the benchmark's validation split.
-
-    Args:
-        benign: Benign examples to show (the expected response performs the task).
-        harmful: Harmful examples to show (the expected response refuses).
-    """
-    check.integer("benign", benign, minimum=0)
-    check.integer("harmful", harmful, minimum=0)
-    return defend("fewshot", fewshot_benign=benign, fewshot_harmful=harmful)
-
-
-@solver
-def guard(role: str = "guard") -> Solver:
-    """Input guardrail: a ``guard`` model role judges the task; flagged tasks are refused.
-
-    Args:
-        role: The model role to ask (bind it with ``--model-role guard=...``).
-    """
-    check.optional_text("role", role)
-    return defend("guard", guard_role=role)
-
-
-@solver
-def no_defence() -> Solver:
-    """Run the sample's agent with no defence (the baseline)."""
-    return defend("none")

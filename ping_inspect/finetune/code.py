@@ -24,7 +24,7 @@ from ping_inspect.agents import use_agent
 from ping_inspect.benchmarks import CODE_AGENTS
 from ping_inspect.codeact.prompts import OBSERVATION
 from ping_inspect.codeact.sandboxes import code_sandbox
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.finetune.code_problems import CodeProblem, generate_problems
 from ping_inspect.humaneval.dataset import PROMPT as HUMANEVAL_PROMPT
 from ping_inspect.humaneval.scorer import humaneval_scorer

@@ -21,7 +21,7 @@ from inspect_ai.tool import ToolInfo
 
 import ping_inspect.webdojo.agent  # noqa: F401  (registers the WebDojo agents)
 from ping_inspect.agents import use_agent
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.finetune.web_goals import WebGoal
 from ping_inspect.webdojo.browser_tools import browser_environment
 from ping_inspect.webdojo.dataset import webdojo_root

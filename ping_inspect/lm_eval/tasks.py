@@ -19,13 +19,22 @@ from typing import Any
 import yaml
 
 from ping_inspect.benchmarks import BENCHMARKS, Benchmark, get_benchmark
+from ping_inspect.defence_registry import (
+    Defence,
+    SingleTurnPrompt,
+    get_defence,
+    single_turn_defences,
+)
 from ping_inspect.defences.presets import DEFAULT_PRESET
-from ping_inspect.defences.prompts import PTST_BLOCK
 from ping_inspect.defences.solvers import load_prefix
 
-VARIANTS = ("none", "ping", "ptst", "suffix")
-"""The defences as lm-eval tasks: no defence, PING (``gen_prefix``), PTST (a safety block
-in the system prompt), and the suffix ablation (the prefix appended to the user turn)."""
+
+def variants() -> list[str]:
+    """The defences that are lm-eval task variants: those with a single-turn form.
+
+    ``none``, ``ping`` (``gen_prefix``), ``suffix``, ``ptst``, in the registry's order.
+    """
+    return [d.name for d in single_turn_defences()]
 
 MAX_NEW_TOKENS = 512
 """New tokens of the first response, as the Inspect CodeAct turn's default."""
@@ -41,7 +50,15 @@ FIRST_RESPONSE_NOTE = (
 UTILS = '''"""Hooks of the generated ping-inspect lm-eval tasks (see ping_inspect.lm_eval.tasks)."""
 
 from ping_inspect.lm_eval.tasks import load_docs, process_results  # noqa: F401
+from ping_inspect.lm_eval.prefixed import PrefixedTask  # noqa: F401
 '''
+
+
+PREFIX_CHECK = (
+    "Before any generation, each prompt is checked to end with the prefix (the assistant "
+    "turn left open for the model to continue): a chat template that closes the turn, or "
+    "a run without --apply_chat_template, is an error, not a run scored without PING."
+)
 
 
 class LmEvalTaskError(ValueError):
@@ -58,14 +75,21 @@ def task_name(benchmark: str, role: str, variant: str) -> str:
     return f"ping_{benchmark}_{role}_{variant}"
 
 
+def _on_prompt(defence: Defence, prompt: SingleTurnPrompt) -> SingleTurnPrompt:
+    return defence.hook("single_turn")(prompt)  # type: ignore[misc, no-any-return]
+
+
 def task_config(benchmark: Benchmark, role: str, variant: str, prefix: str,
                 data_dir: str | None) -> dict[str, Any]:
     """One lm-eval task config (a YAML mapping; ``!function`` hooks added on writing)."""
+    defence = get_defence(variant)
+    # The answer's start depends on the prefix only (the descriptor's contract).
+    gen_prefix = _on_prompt(defence, SingleTurnPrompt("", "", prefix)).gen_prefix
     config: dict[str, Any] = {
         "task": task_name(benchmark.name, role, variant),
         "tag": ["ping_inspect", f"ping_{variant}"],
         "dataset_kwargs": {"benchmark": benchmark.name, "role": role, "variant": variant,
-                           "prefix": prefix if variant == "suffix" else None,
+                           "prefix": prefix if defence.uses_prefix else None,
                            "data_dir": data_dir},
         "output_type": "generate_until",
         "test_split": "test",
@@ -79,11 +103,12 @@ def task_config(benchmark: Benchmark, role: str, variant: str, prefix: str,
             {"metric": "performs", "aggregation": "mean", "higher_is_better": True},
         ],
         "metadata": {"version": 1, "measures": FIRST_RESPONSE_NOTE,
-                     "defence": variant, "prefix_text": prefix if variant in ("ping", "suffix")
+                     "defence": variant, "prefix_text": prefix if defence.uses_prefix
                      else None},
     }
-    if variant == "ping":
-        config["gen_prefix"] = prefix
+    if gen_prefix is not None:
+        config["gen_prefix"] = gen_prefix
+        config["metadata"]["checks"] = PREFIX_CHECK
     return config
 
 
@@ -93,7 +118,8 @@ def write_tasks(out: Path, preset: str | None = None, prefix_file: str | None = 
     """Write the task YAMLs, their hooks and one group per benchmark; return ``out``.
 
     Raises:
-        LmEvalTaskError: an unknown benchmark or one with no single-turn form.
+        LmEvalTaskError: an unknown benchmark, one with no single-turn form, or a
+            ``data_dir`` that does not exist.
         PrefixError: an unknown preset, or an empty, binary or unreadable prefix file.
     """
     chosen = [get_benchmark(n) for n in benchmarks] if benchmarks else single_turn_benchmarks()
@@ -102,6 +128,9 @@ def write_tasks(out: Path, preset: str | None = None, prefix_file: str | None = 
             raise LmEvalTaskError(f"{benchmark.name} has no static single-turn form (lm-eval "
                                   "tasks exist for: "
                                   f"{', '.join(b.name for b in single_turn_benchmarks())}).")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise LmEvalTaskError(f"Data directory {data_dir} does not exist (--data-dir: the "
+                              "folder holding the benchmarks' data, as PING_INSPECT_DATA).")
     out.mkdir(parents=True, exist_ok=True)
     (out / "utils.py").write_text(UTILS)
     for benchmark in chosen:
@@ -109,7 +138,7 @@ def write_tasks(out: Path, preset: str | None = None, prefix_file: str | None = 
                      load_prefix(preset=preset or benchmark.preset or DEFAULT_PRESET))
         names = []
         for role in benchmark.roles:
-            for variant in VARIANTS:
+            for variant in variants():
                 config = task_config(benchmark, role, variant, prefix, data_dir)
                 names.append(config["task"])
                 _write_yaml(out / f"{config['task']}.yaml", config)
@@ -123,6 +152,8 @@ def _write_yaml(path: Path, config: Mapping[str, Any]) -> None:
     text = yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True, width=100)
     hooks = ("custom_dataset: !function utils.load_docs\n"
              "process_results: !function utils.process_results\n")
+    if "gen_prefix" in config:  # the task class that checks the answer starts with it
+        hooks += "class: !function utils.PrefixedTask\n"
     path.write_text(text + hooks)
 
 
@@ -139,6 +170,7 @@ def load_docs(benchmark: str, role: str, variant: str, prefix: str | None = None
     from ping_inspect.compare.grid import GridError, create_task
 
     descriptor = get_benchmark(benchmark)
+    defence = get_defence(variant)
     args = {**(descriptor.single_turn or {}), **({"data_dir": data_dir} if data_dir else {})}
     try:
         task = create_task(descriptor.task, args)  # type: ignore[arg-type]
@@ -151,12 +183,9 @@ def load_docs(benchmark: str, role: str, variant: str, prefix: str | None = None
         if (sample.metadata or {}).get("category") != role:
             continue
         system, user = prompt(sample)
-        if variant == "ptst":
-            system = f"{system}\n\n{PTST_BLOCK}"
-        if variant == "suffix" and prefix:
-            user = f"{user.rstrip()}\n\n{prefix}"
-        docs.append({"id": str(sample.id), "category": role, "system": system, "user": user,
-                     "benchmark": benchmark})
+        shown = _on_prompt(defence, SingleTurnPrompt(system, user, prefix))
+        docs.append({"id": str(sample.id), "category": role, "system": shown.system,
+                     "user": shown.user, "benchmark": benchmark})
     if not docs:
         raise LmEvalTaskError(f"{benchmark}: no {role} samples.")
     return {"test": datasets.Dataset.from_list(docs)}

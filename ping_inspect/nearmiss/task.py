@@ -10,7 +10,7 @@ from inspect_ai import Task, task
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import code_sandbox
 from ping_inspect.codeact.setup import codeact_setup
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.nearmiss.dataset import nearmiss_dataset, parse_categories, parse_forms
 from ping_inspect.nearmiss.scorer import nearmiss_scorer
 

@@ -46,7 +46,7 @@ def build_task(entry: dict[str, Any]) -> Any:
     from inspect_ai import task_with
 
     from ping_inspect.compare.grid import create_task
-    from ping_inspect.defences.solvers import ping
+    from ping_inspect.defences.catalog.ping import ping
     from ping_inspect.optimize.fitness import SearchFitness, candidate_fitness, parse_fitness
 
     task = create_task(entry["task"], entry["args"])

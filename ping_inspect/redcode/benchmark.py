@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ping_inspect.benchmarks import CODE_AGENTS, CODE_SINGLE_TURN, Benchmark, BenchmarkSpec, Source
 from ping_inspect.contracts import BENIGN, HARMFUL
 
@@ -51,6 +53,17 @@ def search_spec(data_dir: str | None = None) -> BenchmarkSpec:
     )
 
 
+def reproduce_parts(settings: Any) -> list[tuple[str, int | None]]:
+    """In reproduce's code grid: the 27x3 optimisation items' first responses.
+
+    And a seeded draw of ``--redcode-limit`` evaluation items (none when it is 0).
+    """
+    parts: list[tuple[str, int | None]] = [("redcode:subset=ping,first_response=true", None)]
+    if settings.redcode_limit:
+        parts.append(("redcode:subset=eval", settings.redcode_limit))
+    return parts
+
+
 BENCHMARK = Benchmark(
     "redcode",
     task="ping_inspect/redcode",
@@ -63,4 +76,6 @@ BENCHMARK = Benchmark(
     roles=("harmful",),
     **CODE_SINGLE_TURN,
     plot_group="code",
+    reproduce=reproduce_parts,
+    reproduce_curve="redcode:subset=ping,first_response=true",
 )

@@ -11,7 +11,7 @@ from ping_inspect import arguments as check
 from ping_inspect.codeact.first_response import first_response_scorer
 from ping_inspect.codeact.sandboxes import code_sandbox
 from ping_inspect.codeact.setup import codeact_setup
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.redcode.dataset import (
     SUBSETS,
     Subset,

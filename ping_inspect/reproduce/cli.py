@@ -28,6 +28,9 @@ from ping_inspect.reproduce.settings import (
     SEARCH_MODES,
     ReproduceError,
     ReproduceSettings,
+    domain_benchmarks,
+    domain_lead,
+    domain_presets,
     split_list,
 )
 
@@ -37,6 +40,12 @@ PROG = "ping-inspect reproduce"
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``reproduce`` arguments."""
     d = {f.name: f.default for f in fields(ReproduceSettings)}
+    by_domain = {
+        "presets": "; ".join(f"{', '.join(domain_presets(x))} for {x}" for x in DOMAINS),
+        "benchmarks": "; ".join(f"{x}: {', '.join(b.name for b in domain_benchmarks(x))}"
+                                for x in DOMAINS),
+        "curve": "; ".join(f"{x}: {domain_lead(x).reproduce_curve}" for x in DOMAINS),
+    }
     parser.description = __doc__.split("\n\n")[2].replace("\n", " ")
 
     def error(message: str) -> NoReturn:  # one line, naming the argument
@@ -79,7 +88,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             f"(default {d['mix_ratio']})")
     defence = parser.add_argument_group("defences")
     defence.add_argument("--presets", help="published prefixes to evaluate with PING, comma "
-                         "list (default: code_llama for code, web_glm for web)")
+                         f"list (default: the benchmarks' own, {by_domain['presets']})")
     defence.add_argument("--ping-models", help="the models evaluated with PING, comma list "
                          "of base, aligned, agentic, mixed (default: all four)")
     defence.add_argument("--search", action="store_true",
@@ -96,12 +105,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          "rounds=2 (repeatable)")
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--benchmarks", help="benchmark specs separated by ';' (compare's "
-                            "syntax; limit=N takes N samples). Default code: RedCode-Exec "
-                            "optimisation set 27x3 first responses, RedCode-Exec evaluation "
-                            "items, HumanEval, nearmiss when installed; web: WebDojo validation")
+                            "syntax; limit=N takes N samples). Default: the parts each "
+                            "benchmark's descriptor gives the domain "
+                            f"({by_domain['benchmarks']})")
     evaluation.add_argument("--curve-benchmarks", help="what each checkpoint is evaluated on "
-                            "(default: RedCode-Exec 27x3 first responses; web: WebDojo "
-                            "validation first responses)")
+                            f"(default: {by_domain['curve']})")
     evaluation.add_argument("--redcode-limit", type=int, default=d["redcode_limit"],
                             help="RedCode-Exec evaluation samples, a seeded draw of the 783x3 "
                                  f"(0: none; default {d['redcode_limit']})")

@@ -28,7 +28,6 @@ from typing import Any
 from ping_inspect.contracts import Engine
 from ping_inspect.models.engines import local_model_name, resolve_engine
 from ping_inspect.reproduce.settings import (
-    DOMAIN_PRESETS,
     MODEL_ROLES,
     EvalPart,
     ReproduceError,
@@ -36,6 +35,8 @@ from ping_inspect.reproduce.settings import (
     check,
     default_benchmarks,
     default_curve_benchmarks,
+    domain_lead,
+    domain_presets,
     eval_parts,
     split_list,
 )
@@ -368,7 +369,7 @@ def stage_search(ctx: Context, agentic_model: str, fingerprint: str) -> dict[str
     except ValueError as err:
         raise ReproduceError(str(err)) from err
     generator = s.search_generator or agentic_model
-    args = {"benchmark": "redcode" if s.domain == "code" else "webdojo",
+    args = {"benchmark": domain_lead(s.domain).name,
             "search": s.search_mode, "seed": s.seed, **extra,
             "state_dir": str(folder), "output": str(best)}
 
@@ -448,7 +449,7 @@ def stage_evaluate(ctx: Context, models: Mapping[str, str], fingerprints: Mappin
     has its own subfolder named by its spec and sample selection, so adding or dropping a
     benchmark, or narrowing ``--ping-models``, keeps the finished cells of the others.
     """
-    presets = list(ctx.settings.presets or DOMAIN_PRESETS[ctx.settings.domain])
+    presets = list(ctx.settings.presets or domain_presets(ctx.settings.domain))
     cells = {
         "models": dict(models), "fingerprints": dict(fingerprints), "presets": presets,
         "searched": searched and searched["sha256"], "model_args": ctx.model_args,

@@ -10,19 +10,19 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ping_inspect.benchmarks import Benchmark
 
 from ping_inspect.contracts import ENGINE_CHOICES
 
 DOMAINS = ("code", "web")
+"""The experiment's domains: a benchmark family (``Benchmark.family``) each."""
 DEVICES = ("auto", "cpu", "cuda")
 SEARCH_MODES = ("racing", "faithful")
-DOMAIN_PRESETS = {"code": ("code_llama",), "web": ("web_glm",)}
 MODEL_ROLES = ("base", "aligned", "agentic", "mixed")
 """The experiment's models, by their part in it."""
-"""The published prefixes evaluated per domain by default (the benchmarks' own presets)."""
-NEARMISS = "nearmiss"
-"""The near-miss benign code benchmark; evaluated when ``compare`` knows it."""
 
 LIMIT_KEY = "limit"
 """In a benchmark spec, ``limit=N`` is reproduce's: N samples of that benchmark (the first N
@@ -66,7 +66,7 @@ class ReproduceSettings:
     """Share of the mixed run's training examples that are safety examples."""
     # defences
     presets: tuple[str, ...] = ()
-    """Published prefixes evaluated with PING (empty: the domain's, ``DOMAIN_PRESETS``)."""
+    """Published prefixes evaluated with PING (empty: the domain's, ``domain_presets``)."""
     ping_models: tuple[str, ...] = ()
     """The models evaluated with PING (empty: all of ``MODEL_ROLES``)."""
     search: bool = False
@@ -202,24 +202,39 @@ class EvalPart:
                 "shuffle": self.shuffle}
 
 
+def domain_benchmarks(domain: str) -> list[Benchmark]:
+    """The package's benchmarks in the domain's default grid (their ``reproduce`` parts)."""
+    from ping_inspect.benchmarks import BENCHMARKS
+
+    return [b for b in BENCHMARKS.values() if b.family == domain and b.reproduce is not None]
+
+
+def domain_presets(domain: str) -> tuple[str, ...]:
+    """The published prefixes evaluated by default: the domain's benchmarks' own presets."""
+    return tuple(dict.fromkeys(b.preset for b in domain_benchmarks(domain) if b.preset))
+
+
+def domain_lead(domain: str) -> Benchmark:
+    """The domain's benchmark with an erosion-curve spec: the curve and the search use it."""
+    return next(b for b in domain_benchmarks(domain) if b.reproduce_curve)
+
+
 def default_benchmarks(settings: ReproduceSettings, known: Mapping[str, Any]) -> list[str]:
-    """The domain's benchmark specs (a note is printed for near-miss when it is unknown)."""
-    if settings.domain == "web":
-        return ["webdojo:subset=validation"]
-    specs = ["redcode:subset=ping,first_response=true"]
-    if settings.redcode_limit:
-        specs.append(f"redcode:subset=eval,{LIMIT_KEY}={settings.redcode_limit}")
-    specs.append(f"humaneval:problems={settings.humaneval_problems}")
-    if NEARMISS in known:
-        specs.append(NEARMISS)
+    """The domain's benchmark specs, from the descriptors (those ``compare`` knows)."""
+    from ping_inspect.registry import resolve
+
+    specs = []
+    for benchmark in domain_benchmarks(settings.domain):
+        if benchmark.name not in known:
+            continue
+        for spec, limit in resolve(benchmark.reproduce)(settings):  # type: ignore[arg-type]
+            specs.append(spec if limit is None else f"{spec},{LIMIT_KEY}={limit}")
     return specs
 
 
 def default_curve_benchmarks(settings: ReproduceSettings) -> list[str]:
     """What each checkpoint is evaluated on: the cheapest measure of refusal."""
-    if settings.domain == "web":
-        return ["webdojo:subset=validation,first_response=true"]
-    return ["redcode:subset=ping,first_response=true"]
+    return [str(domain_lead(settings.domain).reproduce_curve)]
 
 
 def eval_parts(specs: Sequence[str], settings: ReproduceSettings,
@@ -237,8 +252,8 @@ def eval_parts(specs: Sequence[str], settings: ReproduceSettings,
         name, _, args = spec.partition(":")
         name = name.strip()
         if name not in known:
-            if name == NEARMISS:
-                notes.append(f"{NEARMISS} is not registered in ping-inspect compare in this "
+            if name in [b.name for b in domain_benchmarks(settings.domain)]:
+                notes.append(f"{name} is not registered in ping-inspect compare in this "
                              "installation: left out.")
                 continue
             raise ReproduceError(f"--benchmarks: unknown benchmark '{name}'; known: "

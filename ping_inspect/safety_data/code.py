@@ -35,7 +35,7 @@ from ping_inspect.agents import use_agent
 from ping_inspect.codeact.prompts import EXECUTE_SYSTEM_PROMPT, OBSERVATION
 from ping_inspect.codeact.record import CodeActRecord
 from ping_inspect.codeact.sandboxes import code_sandbox
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.finetune.records import Record, training_record
 from ping_inspect.humaneval.task import COMPOSE
 from ping_inspect.metrics import category_rates

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ping_inspect.benchmarks import Benchmark, BenchmarkSpec, Source
 
 WEB_SETTING = (
@@ -36,6 +38,11 @@ def search_spec(data_dir: str | None = None) -> BenchmarkSpec:
     )
 
 
+def reproduce_parts(settings: Any) -> list[tuple[str, int | None]]:
+    """In reproduce's web grid: the validation subset (``--sites`` narrows it)."""
+    return [("webdojo:subset=validation", None)]
+
+
 BENCHMARK = Benchmark(
     "webdojo",
     task="ping_inspect/webdojo",
@@ -46,6 +53,8 @@ BENCHMARK = Benchmark(
     overlap_fix="score the test subset (-T subset=test, the default)",
     search="ping_inspect.webdojo.benchmark:search_spec",
     single_turn={"first_response": True},
+    reproduce=reproduce_parts,
+    reproduce_curve="webdojo:subset=validation,first_response=true",
 )
 """WebDojo: benign and harmful web tasks; its first-response form reads the first page
 (a live browser), so it has no static single-turn prompt (no lm-eval task)."""

@@ -10,7 +10,7 @@ from inspect_ai import Task, task
 from ping_inspect import arguments as check
 from ping_inspect.agents import use_agent
 from ping_inspect.benchmarks import BENCHMARKS
-from ping_inspect.defences.solvers import no_defence
+from ping_inspect.defences.catalog.none import no_defence
 from ping_inspect.webdojo import agent as _agent  # noqa: F401 (registers the agents)
 from ping_inspect.webdojo.browser_tools import browser_environment
 from ping_inspect.webdojo.dataset import Split, Subset, webdojo_dataset, webdojo_root
