@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build llama.cpp's own llama-server (MIT) from the llama-cpp-python sdist on PyPI, which
-# vendors the whole llama.cpp tree, into a per-machine cache. Only the server target is
-# built (no Python bindings, no tests, no examples). Skipped when the cached binary
+# vendors the whole llama.cpp tree, into a per-machine cache. Only the server and
+# llama-quantize (which makes the f32 copy the embedded model is served as) are built
+# (no Python bindings, no tests, no examples). Skipped when the cached binary
 # exists and answers --version. The ping-inspect llamacpp/ provider finds it there
 # (or at $PING_INSPECT_LLAMA_SERVER). llama.cpp's convert_hf_to_gguf.py is copied beside
 # it (convert/), for fine-tuned checkpoints served by llamacpp/.
@@ -13,6 +14,7 @@ version="0.3.36"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/ping-inspect"
 dest="$cache/llama-server/llama-cpp-python-$version"
 binary="$dest/llama-server"
+quantize="$dest/llama-quantize"
 converter="$dest/convert/convert_hf_to_gguf.py"
 
 work="$cache/build"
@@ -35,7 +37,7 @@ if [ ! -f "$converter" ]; then
     echo "llama.cpp's converter installed: $converter"
 fi
 
-if [ -x "$binary" ] && "$binary" --version >/dev/null 2>&1; then
+if [ -x "$binary" ] && [ -x "$quantize" ] && "$binary" --version >/dev/null 2>&1; then
     echo "llama-server already built: $binary"
     exit 0
 fi
@@ -49,7 +51,9 @@ cmake -S "$src" -B "$src/build-server" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED
     -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_UI=OFF \
     -DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" \
     -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" >/dev/null
-cmake --build "$src/build-server" -j"$(nproc)" --target llama-server >/dev/null
+cmake --build "$src/build-server" -j"$(nproc)" --target llama-server llama-quantize >/dev/null
+cp "$src/build-server/bin/llama-quantize" "$quantize.tmp"
+mv "$quantize.tmp" "$quantize"
 cp "$src/build-server/bin/llama-server" "$binary.tmp"
 mv "$binary.tmp" "$binary"
 "$binary" --version >/dev/null 2>&1

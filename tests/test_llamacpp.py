@@ -29,8 +29,12 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolInfo, ToolParam, ToolParams
 
-from ping_inspect.defences.solvers import ping
-from ping_inspect.models.llama_server import LlamaServerError, find_llama_server
+from ping_inspect.defences.catalog.ping import ping
+from ping_inspect.models.llama_server import (
+    LlamaServerError,
+    dequantized_copy,
+    find_llama_server,
+)
 from ping_inspect.prefill import (
     PrefillError,
     PrefillMode,
@@ -163,6 +167,33 @@ def test_missing_and_non_gguf_paths_are_one_clear_error(tmp_path: Path) -> None:
     text.write_text("not a model")
     with pytest.raises(LlamaServerError, match="not a GGUF file"):
         get_model(f"llamacpp/{text}", memoize=False)
+
+
+def test_the_embedded_model_is_served_as_its_cached_f32_copy(model: Model) -> None:
+    from ping_inspect.models.smollm2 import smollm2_gguf
+
+    command = model.api.server.command  # type: ignore[attr-defined]
+    served = Path(command[command.index("-m") + 1])
+    assert served.name.endswith(".F32.gguf")
+    assert served.read_bytes()[:4] == b"GGUF"
+    # f32 weights are about 5.9x the Q4_1 file (4 bytes against 5 bits a weight).
+    assert served.stat().st_size > 5 * smollm2_gguf().stat().st_size
+    made = served.stat().st_mtime_ns
+    assert dequantized_copy(smollm2_gguf()) == served
+    assert served.stat().st_mtime_ns == made
+
+
+def test_a_gguf_llama_quantize_cannot_read_is_one_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(LlamaServerError, match="could not make an f32 copy"):
+        dequantized_copy(broken)
+    assert not list(find_llama_server().parent.glob("models/broken.*"))
+
+
+def test_dequantize_takes_true_or_false_only() -> None:
+    with pytest.raises(LlamaServerError, match="dequantize=maybe: give true or false"):
+        llamacpp(dequantize="maybe")
 
 
 def test_a_port_in_use_is_one_clear_error() -> None:

@@ -50,6 +50,7 @@ from ping_inspect.models.llama_server import (
     LlamaServer,
     LlamaServerError,
     check_gguf,
+    dequantized_copy,
     find_llama_server,
     start_llama_server,
 )
@@ -66,6 +67,8 @@ MODEL_ARGS = {
     "port": "port for the started server (default: a free one)",
     "chat_template": "a Jinja chat template file, or 'model' for the GGUF's own "
     "(default: the package's ChatML-with-tools template for ChatML models without tools)",
+    "dequantize": "serve an f32 copy of a quantised GGUF, made once with llama-quantize "
+    "(default: true for smollm2, whose f32 kernels run faster on CPU; false for a path)",
     "server_args": "more llama-server arguments, one string (e.g. '--cache-reuse 256')",
     "timeout": "seconds to wait for the server to load the model (default 120)",
 }
@@ -122,6 +125,8 @@ class LlamaCppAPI(OpenAICompatibleAPI):  # type: ignore[misc]
 
     def _start(self, model_name: str, model_args: dict[str, Any]) -> LlamaServer:
         gguf = check_gguf(resolve_gguf(model_name))
+        if _flag("dequantize", model_args.get("dequantize"), default=model_name == _SMOLLM2):
+            gguf = dequantized_copy(gguf)
         template = chat_template_for(gguf, model_args.get("chat_template"))
         self._tools_template = template == TOOLS_TEMPLATE
         ctx_per_slot = 8192
@@ -226,6 +231,20 @@ def served_chat_template(base_url: str) -> str:
             return str(json.load(response).get("chat_template") or "")
     except (OSError, ValueError):
         return ""  # not a llama-server: leave tool calls to the server
+
+
+def _flag(name: str, value: Any, *, default: bool) -> bool:
+    """A yes/no ``-M`` argument; anything else is an error, not a guess."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise LlamaServerError(f"-M {name}={value}: give true or false.")
 
 
 def resolve_gguf(model_name: str) -> Path:
