@@ -1,14 +1,16 @@
 """Do transformers/ and llamacpp/ give the same greedy first responses on the same weights?
 
 Each prompt (some with a PING prefix prefilled, the way the package's agents send it) is
-answered greedily by three backends, one after another in one run:
+answered greedily by these backends, one after another in one run:
 
 - ``transformers/<folder>``: the model folder in fp32 (the reference; for the embedded
   model, the folder holds the shipped Q4_1 GGUF's weights, dequantized, in bf16);
 - ``llamacpp/<folder as f32 GGUF>``: the same folder converted by llama.cpp's
   ``convert_hf_to_gguf.py --outtype f32`` (the same weights: the fair comparison);
-- ``llamacpp/smollm2``: the shipped Q4_1 GGUF itself (what ``llamacpp/smollm2`` serves;
-  the same weights quantized, so its arithmetic differs).
+- ``llamacpp/smollm2``: what it serves by default, the shipped Q4_1 GGUF made f32 by
+  llama-quantize through bf16 (the folder's values, without the converter);
+- ``llamacpp/smollm2 -M dequantize=false``: the shipped Q4_1 GGUF itself (the same
+  weights quantized, so llama.cpp computes with 4-bit blocks).
 
 Prints one row per prompt and backend: whether the response is identical to the
 transformers one, and where they first differ (characters in, and the two texts there).
@@ -88,7 +90,10 @@ async def main() -> None:
     backends["llamacpp f32 GGUF"] = await answers(
         f"llamacpp/{gguf_for(folder, 'f32')}", config, **server)
     if args.model == "smollm2":
-        backends["llamacpp Q4_1 GGUF"] = await answers("llamacpp/smollm2", config, **server)
+        backends["llamacpp/smollm2 (served: bf16 -> f32 copy)"] = await answers(
+            "llamacpp/smollm2", config, **server)
+        backends["llamacpp Q4_1 GGUF (as shipped)"] = await answers(
+            "llamacpp/smollm2", config, dequantize=False, **server)
     reference = backends["transformers (fp32)"]
     print("| prompt | prefix | backend | identical | first difference (chars in) |")
     print("| --- | --- | --- | --- | --- |")
@@ -101,7 +106,7 @@ async def main() -> None:
                 f"{at}: {reference[index][at:at + 24]!r} vs {texts[index][at:at + 24]!r}")
             print(f"| {index} {question[:36]!r} | {preset or '-'} | {name} | "
                   f"{'yes' if at is None else 'no'} | {where} |")
-    for name, texts in backends.items():
+    for name, texts in list(backends.items())[1:]:
         same = sum(t == r for t, r in zip(texts, reference, strict=True))
         print(f"{name}: {same}/{len(PROMPTS)} identical to transformers")
 

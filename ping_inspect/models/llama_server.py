@@ -93,12 +93,14 @@ def find_llama_quantize() -> Path:
 
 
 def dequantized_copy(gguf: Path, timeout: float = 600.0) -> Path:
-    """An f32 copy of ``gguf``, made once with llama-quantize and cached.
+    """An f32 copy of ``gguf`` holding the weights ``transformers/`` computes with.
 
-    On CPU, llama.cpp's f32 kernels run a small model faster than its Q4_1 ones
+    The copy is made once with llama-quantize and cached. Its values are the quantised
+    weights rounded to bf16 (quantised -> BF16 -> F32), which is what the embedded
+    model's transformers folder holds, so both engines run the same numbers. On CPU,
+    llama.cpp's f32 kernels also run a model this small faster than its Q4_1 ones
     (``llama-batched-bench`` on SmolLM2-135M, 2 threads, 4 sequences of 1024 + 64
-    tokens: 468 against 286 tokens/s), and the f32 values are exactly the quantised
-    file's weights, which is also what ``transformers/`` loads from a GGUF file.
+    tokens: 468 against 286 tokens/s).
 
     Raises:
         LlamaServerError: llama-quantize is missing or fails (its last lines quoted).
@@ -107,24 +109,32 @@ def dequantized_copy(gguf: Path, timeout: float = 600.0) -> Path:
     key = hashlib.sha256(
         f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
     ).hexdigest()[:12]
-    dest = cached_binary().parent / "models" / f"{gguf.stem}.{key}.F32.gguf"
+    dest = cached_binary().parent / "models" / f"{gguf.stem}.{key}.bf16.F32.gguf"
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")
-    command = [str(find_llama_quantize()), "--allow-requantize", str(gguf), str(partial), "F32"]
+    bf16 = dest.with_name(f"{dest.name}.{os.getpid()}.bf16.partial")
+    f32 = dest.with_name(f"{dest.name}.{os.getpid()}.partial")
+    try:
+        _quantize(gguf, bf16, "BF16", timeout)
+        _quantize(bf16, f32, "F32", timeout)
+        # A rename: a concurrent run sees the whole file or none.
+        os.replace(f32, dest)
+    finally:
+        bf16.unlink(missing_ok=True)
+        f32.unlink(missing_ok=True)
+    return dest
+
+
+def _quantize(source: Path, dest: Path, kind: str, timeout: float) -> None:
+    command = [str(find_llama_quantize()), "--allow-requantize", str(source), str(dest), kind]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as error:
-        partial.unlink(missing_ok=True)
-        raise LlamaServerError(f"llama-quantize took over {timeout:.0f} s on {gguf}.") from error
-    if done.returncode != 0 or not partial.is_file():
-        partial.unlink(missing_ok=True)
+        raise LlamaServerError(f"llama-quantize took over {timeout:.0f} s on {source}.") from error
+    if done.returncode != 0 or not dest.is_file():
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-4:])
-        raise LlamaServerError(f"llama-quantize could not make an f32 copy of {gguf}:\n{tail}")
-    # A rename: a concurrent run sees the whole file or none.
-    os.replace(partial, dest)
-    return dest
+        raise LlamaServerError(f"llama-quantize could not make an f32 copy of {source}:\n{tail}")
 
 
 def check_gguf(path: Path) -> Path:
