@@ -10,6 +10,12 @@ memory on a GPU), and the ratio TRL / plain (the target is at least 0.9).
 
     python benchmarks/finetune_throughput.py --model smollm2 --threads 1
     python benchmarks/finetune_throughput.py --model smollm2 --lengths 512 --modes lora
+    python benchmarks/finetune_throughput.py --ddp --lengths 512   # 2 x 1 thread vs 1 x 2
+
+``--ddp`` instead compares data parallelism on this machine's 2 cores: ``finetune`` as
+2 DDP processes (the shipped ``ddp_cpu`` config's launcher, gloo) of 1 thread
+and batch 1 each, against 1 process of 2 threads and batch 2, so both train the same
+global batch. Reported: tokens/s and peak memory (per process, and summed for DDP).
 
 Run it on a machine without other load: the figures are wall-clock.
 """
@@ -85,7 +91,8 @@ def run_trl(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as out:
         settings = train.FinetuneSettings(
             model=args.model, data=args.data, out=out, lora=args.mode == "lora",
-            learning_rate=1e-5, batch_size=1, grad_accum=1, max_steps=args.warmup + args.steps,
+            learning_rate=1e-5, batch_size=args.batch, grad_accum=1,
+            max_steps=args.warmup + args.steps,
             max_length=args.tokens, threads=args.threads, device=args.device,
             save_steps=10_000, warmup_ratio=0.0, trl_metrics=args.runner == "trl_metrics",
         )
@@ -142,6 +149,58 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def child_command(args: argparse.Namespace, data: Path, mode: str, tokens: int,
+                  threads: int, batch: int) -> list[str]:
+    return [__file__, "--runner", "trl", "--data", str(data), "--mode", mode,
+            "--tokens", str(tokens), "--model", args.model, "--steps", str(args.steps),
+            "--warmup", str(args.warmup), "--threads", str(threads), "--device", "cpu",
+            "--batch", str(batch)]
+
+
+def results(command: list[str], threads: int, what: str) -> list[dict]:
+    """Run a child (or a launch of several) and read every process's RESULT line."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if done.returncode or not lines:
+        sys.exit(f"{what} failed:\n{done.stderr[-3000:]}")
+    return [json.loads(x.removeprefix("RESULT ")) for x in lines]
+
+
+def compare_ddp(args: argparse.Namespace) -> None:
+    """2 DDP processes x 1 thread x batch 1 against 1 process x 2 threads x batch 2."""
+    from ping_inspect.finetune.distributed import config_path, launch_command
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for mode in args.modes.split(","):
+            for tokens in (int(t) for t in args.lengths.split(",")):
+                data = write_data(Path(folder), tokens, 2 * (args.warmup + args.steps))
+                one = results([sys.executable, *child_command(args, data, mode, tokens, 2, 2)],
+                              2, f"1 process {mode} {tokens}")[0]
+                # The launcher finetune --accelerate-config ddp_cpu uses (torchrun here).
+                launcher = launch_command(config_path("ddp_cpu"), 2, [])[:-2]
+                launch = [*launcher, *child_command(args, data, mode, tokens, 1, 1)]
+                ddp = results(launch, 1, f"DDP {mode} {tokens}")
+                rows.append((mode, tokens, one, ddp))
+                print(f"{mode} {tokens}: 1 process {one}, DDP {ddp}", file=sys.stderr, flush=True)
+    load = os.getloadavg()
+    print(f"\nModel {args.model}, CPU, global batch 2, median of {args.steps} steps after "
+          f"{args.warmup} warm-up; load average at the end {load[0]:.1f}.\n")
+    print("| mode | tokens/sequence | run | tokens/s | step s | peak MB per process | "
+          "peak MB in all | DDP / 1 process |")
+    print("| --- " * 8 + "|")
+    for mode, tokens, one, ddp in rows:
+        ddp_step = max(r["step_s"] for r in ddp)
+        print(f"| {mode} | {tokens} | 1 process x 2 threads, batch 2 | "
+              f"{2 * tokens / one['step_s']:.0f} | {one['step_s']:.2f} | {one['peak_mb']:.0f} | "
+              f"{one['peak_mb']:.0f} | 1.00 |")
+        print(f"| {mode} | {tokens} | DDP 2 processes x 1 thread, batch 1 each | "
+              f"{2 * tokens / ddp_step:.0f} | {ddp_step:.2f} | "
+              f"{max(r['peak_mb'] for r in ddp):.0f} | {sum(r['peak_mb'] for r in ddp):.0f} | "
+              f"{one['step_s'] / ddp_step:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2")
@@ -158,9 +217,15 @@ def main() -> None:
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--tokens", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--ddp", action="store_true",
+                        help="2 DDP processes x 1 thread against 1 process x 2 threads")
     args = parser.parse_args()
     if args.runner:
         child(args)
+        return
+    if args.ddp:
+        compare_ddp(args)
         return
     rows = []
     with tempfile.TemporaryDirectory() as folder:

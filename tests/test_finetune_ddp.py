@@ -64,6 +64,10 @@ def test_ddp_on_two_processes_follows_one_process_and_its_checkpoint_resumes_alo
     assert len(single) == len(ddp) == 4
     assert ddp == pytest.approx(single, rel=LOSS_TOLERANCE)
     assert _card(tmp_path / "ddp")["settings"]["batch_size"] == 1
+    # Two processes really trained (accelerate alone ran one: the losses of a random tiny
+    # model barely depend on the batch, so they could not tell).
+    assert _card(tmp_path / "ddp")["processes"] == 2
+    assert _card(tmp_path / "single")["processes"] == 1
     # One process resumes the run from the checkpoint the two processes wrote.
     _finetune(tmp_path, "ddp", "--batch-size", "2", "--max-steps", "6")
     card = _card(tmp_path / "ddp")

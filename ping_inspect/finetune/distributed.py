@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 CONFIG_FOLDER = Path(__file__).parent / "accelerate"
 OWN_OPTIONS = ("--accelerate-config", "--processes")
 
@@ -56,10 +58,24 @@ def without_own_options(argv: Sequence[str]) -> list[str]:
 
 def launch_command(config: Path, processes: int | None, finetune_argv: Sequence[str]
                    ) -> list[str]:
-    """The ``accelerate launch`` command that runs ``finetune_argv`` on every process."""
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config)]
-    if processes is not None:
-        command += ["--num_processes", str(processes)]
+    """The command that runs ``finetune_argv`` on every process of ``config``.
+
+    ``accelerate launch`` for every config but one: DDP on the CPUs of one machine
+    (``distributed_type: MULTI_CPU``, one machine), which accelerate 1.x runs as a single
+    process unless it is given an MPI hostfile. That one goes through torch's own launcher
+    (``torchrun --standalone``); accelerate's state then finds the processes from the
+    environment and joins them with gloo, as the config asks.
+    """
+    fields = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    if fields.get("distributed_type") == "MULTI_CPU" and int(fields.get("num_machines", 1)) == 1:
+        count = processes if processes is not None else int(fields.get("num_processes", 1))
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   "--nproc_per_node", str(count)]
+    else:
+        command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+                   str(config)]
+        if processes is not None:
+            command += ["--num_processes", str(processes)]
     return [*command, "-m", "ping_inspect.finetune", *finetune_argv]
 
 

@@ -293,6 +293,7 @@ def write_card(
         "method": "lora (merged)" if settings.lora else "full",
         "settings": asdict(settings),
         "global_step": trainer.state.global_step,
+        "processes": trainer.args.world_size,
         "resumed_from": resumed_from,
         "train_seconds_this_run": round(elapsed, 1),
         "train_loss": getattr(result, "training_loss", None),
