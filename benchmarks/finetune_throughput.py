@@ -150,10 +150,10 @@ def child(args: argparse.Namespace) -> None:
 
 
 def child_command(args: argparse.Namespace, data: Path, mode: str, tokens: int,
-                  threads: int, batch: int) -> list[str]:
-    return [__file__, "--runner", "trl", "--data", str(data), "--mode", mode,
+                  threads: int, batch: int = 1, runner: str = "trl") -> list[str]:
+    return [__file__, "--runner", runner, "--data", str(data), "--mode", mode,
             "--tokens", str(tokens), "--model", args.model, "--steps", str(args.steps),
-            "--warmup", str(args.warmup), "--threads", str(threads), "--device", "cpu",
+            "--warmup", str(args.warmup), "--threads", str(threads), "--device", args.device,
             "--batch", str(batch)]
 
 
@@ -169,7 +169,7 @@ def results(command: list[str], threads: int, what: str) -> list[dict]:
 
 def compare_ddp(args: argparse.Namespace) -> None:
     """2 DDP processes x 1 thread x batch 1 against 1 process x 2 threads x batch 2."""
-    from ping_inspect.finetune.distributed import config_path, launch_command
+    from ping_inspect.finetune.distributed import config_path, launcher
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -179,8 +179,8 @@ def compare_ddp(args: argparse.Namespace) -> None:
                 one = results([sys.executable, *child_command(args, data, mode, tokens, 2, 2)],
                               2, f"1 process {mode} {tokens}")[0]
                 # The launcher finetune --accelerate-config ddp_cpu uses (torchrun here).
-                launcher = launch_command(config_path("ddp_cpu"), 2, [])[:-2]
-                launch = [*launcher, *child_command(args, data, mode, tokens, 1, 1)]
+                launch = [*launcher(config_path("ddp_cpu"), 2),
+                          *child_command(args, data, mode, tokens, 1, 1)]
                 ddp = results(launch, 1, f"DDP {mode} {tokens}")
                 rows.append((mode, tokens, one, ddp))
                 print(f"{mode} {tokens}: 1 process {one}, DDP {ddp}", file=sys.stderr, flush=True)
@@ -235,17 +235,10 @@ def main() -> None:
                 result = {}
                 runners = ["trl", "plain"] + (["trl_metrics"] if args.trl_metrics else [])
                 for runner in runners:
-                    command = [sys.executable, __file__, "--runner", runner, "--data", str(data),
-                               "--mode", mode, "--tokens", str(tokens), "--model", args.model,
-                               "--steps", str(args.steps), "--warmup", str(args.warmup),
-                               "--threads", str(args.threads), "--device", args.device]
-                    env = {**os.environ, "PYTHONPATH": str(REPO),
-                           "OMP_NUM_THREADS": str(args.threads)}
-                    done = subprocess.run(command, env=env, capture_output=True, text=True)
-                    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-                    if done.returncode or not line:
-                        sys.exit(f"{runner} {mode} {tokens} failed:\n{done.stderr[-3000:]}")
-                    result[runner] = json.loads(line[0].removeprefix("RESULT "))
+                    command = child_command(args, data, mode, tokens, args.threads,
+                                            runner=runner)
+                    result[runner] = results([sys.executable, *command], args.threads,
+                                             f"{runner} {mode} {tokens}")[0]
                 rows.append((mode, tokens, result))
                 print(f"{mode} {tokens}: {result}", file=sys.stderr, flush=True)
     load = os.getloadavg()

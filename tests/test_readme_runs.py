@@ -61,12 +61,10 @@ def test_the_readmes_evals_report_and_python_run_in_short_form(tmp_path: Path) -
         pytest.skip(f"llama-server is not installed: {error}")
     evals = readme_commands(["inspect", "eval"])
     assert len(evals) >= 2  # the first run and the main job
-    written = []
     for argv in evals:
         short, log_dir = short_form(argv, tmp_path)
         run(short)
         assert list(log_dir.glob("*.eval")), f"no log from {' '.join(short)}"
-        written.append(log_dir)
 
     reports = readme_commands(["ping-inspect", "report"])
     assert reports

@@ -58,7 +58,12 @@ def without_own_options(argv: Sequence[str]) -> list[str]:
 
 def launch_command(config: Path, processes: int | None, finetune_argv: Sequence[str]
                    ) -> list[str]:
-    """The command that runs ``finetune_argv`` on every process of ``config``.
+    """The command that runs ``finetune_argv`` on every process of ``config``."""
+    return [*launcher(config, processes), "-m", "ping_inspect.finetune", *finetune_argv]
+
+
+def launcher(config: Path, processes: int | None) -> list[str]:
+    """The launcher that starts every process of ``config`` (a script or ``-m`` follows).
 
     ``accelerate launch`` for every config but one: DDP on the CPUs of one machine
     (``distributed_type: MULTI_CPU``, one machine), which accelerate 1.x runs as a single
@@ -76,7 +81,7 @@ def launch_command(config: Path, processes: int | None, finetune_argv: Sequence[
                    str(config)]
         if processes is not None:
             command += ["--num_processes", str(processes)]
-    return [*command, "-m", "ping_inspect.finetune", *finetune_argv]
+    return command
 
 
 def world_size() -> int:

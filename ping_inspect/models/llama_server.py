@@ -112,12 +112,13 @@ def dequantized_copy(gguf: Path, timeout: float = 600.0) -> Path:
     dest = cached_binary().parent / "models" / f"{gguf.stem}.{key}.bf16.F32.gguf"
     if dest.is_file():
         return dest
+    quantize = find_llama_quantize()
     dest.parent.mkdir(parents=True, exist_ok=True)
     bf16 = dest.with_name(f"{dest.name}.{os.getpid()}.bf16.partial")
     f32 = dest.with_name(f"{dest.name}.{os.getpid()}.partial")
     try:
-        _quantize(gguf, bf16, "BF16", timeout)
-        _quantize(bf16, f32, "F32", timeout)
+        _quantize(quantize, gguf, bf16, "BF16", timeout)
+        _quantize(quantize, bf16, f32, "F32", timeout)
         # A rename: a concurrent run sees the whole file or none.
         os.replace(f32, dest)
     finally:
@@ -126,8 +127,8 @@ def dequantized_copy(gguf: Path, timeout: float = 600.0) -> Path:
     return dest
 
 
-def _quantize(source: Path, dest: Path, kind: str, timeout: float) -> None:
-    command = [str(find_llama_quantize()), "--allow-requantize", str(source), str(dest), kind]
+def _quantize(quantize: Path, source: Path, dest: Path, kind: str, timeout: float) -> None:
+    command = [str(quantize), "--allow-requantize", str(source), str(dest), kind]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as error:
