@@ -92,10 +92,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     defence.add_argument("--ping-models", help="the models evaluated with PING, comma list "
                          "of base, aligned, agentic, mixed (default: all four)")
     defence.add_argument("--search", action="store_true",
-                         help="also search a prefix on the agentic model. Expensive: the "
-                              "faithful search (the paper's) scores ~110 candidates x 91 code "
-                              "first responses (~10,000), racing about a third; with SmolLM2 "
-                              "on a 2-core CPU (~7 s a response) ~19 h and ~7 h")
+                         help="also search a prefix on the agentic model. The faithful "
+                              "search (the paper's) scores ~110 candidates x 91 code first "
+                              "responses (~10,000: ~5-6 h for SmolLM2 on llamacpp, 2 cores); "
+                              "racing drops most candidates after 2-4 tasks a category (8 "
+                              "rounds: 214 responses, 7.4 min)")
     defence.add_argument("--search-mode", choices=SEARCH_MODES, default=d["search_mode"])
     defence.add_argument("--search-generator",
                          help="model of the search's generator role (default: the agentic "
